@@ -1,0 +1,1 @@
+"""Chapter 2: data ingestion patterns (batching, sharding, caching) on Fashion-MNIST."""

@@ -1,0 +1,63 @@
+"""Bad flags exit non-zero with one clear line and no traceback; --help works for every example."""
+
+from __future__ import annotations
+
+import pytest
+
+from chapters.common import cli
+from tests.conftest import assert_one_line_error, run_module
+
+BATCHING = "chapters.ch02_data_ingestion.batching"
+SHARDING = "chapters.ch02_data_ingestion.sharding"
+CACHING = "chapters.ch02_data_ingestion.caching"
+
+
+@pytest.mark.parametrize("module", [BATCHING, SHARDING, CACHING, "chapters.common.bench"])
+def test_help(module):
+    proc = run_module(module, "--help", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage:") and "--seed" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "module, args, needle",
+    [
+        (BATCHING, ["--batch-sizes", "-1"], "must be at least 1"),
+        (BATCHING, ["--batch-sizes", "32,abc"], "expected a whole number"),
+        (BATCHING, ["--model-type", "resnet"], "invalid choice: 'resnet'"),
+        (BATCHING, ["--dataset", "mnist"], "invalid choice: 'mnist'"),
+        (SHARDING, ["--num-workers", "0"], "must be at least 1"),
+        (SHARDING, ["--num-workers", "2", "--worker-index", "2"], "--worker-index must be below"),
+        (SHARDING, ["--worker-index", "-1"], "must be 0 or more"),
+        (CACHING, ["--modes", "memory,ram"], "unknown mode(s) ram"),
+        (CACHING, ["--num-epochs", "1.5"], "expected a whole number"),
+    ],
+)
+def test_bad_flags_are_one_line_errors(module, args, needle):
+    assert_one_line_error(run_module(module, *args, timeout=60), needle)
+
+
+def test_unwritable_out_is_a_one_line_error(tmp_path):
+    a_file = tmp_path / "not-a-dir"
+    a_file.write_text("x")
+    proc = run_module(SHARDING, "--out", str(a_file / "sub"), timeout=60)
+    assert_one_line_error(proc, "is not a writable directory")
+
+
+def test_unexpected_errors_become_one_line(capsys):
+    def boom(**_):
+        raise RuntimeError("disk on fire\nsecond line")
+
+    code = cli.run(boom, cli.parser("demo", data=False), argv=[])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and err == [
+        f"{cli.parser('demo').prog}: error: RuntimeError: disk on fire "
+        "(run with --verbose for the traceback)"
+    ]
+
+
+def test_table_aligns_numbers():
+    text = cli.table([("a", 1, 2.5), ("bb", 1000, 0.125)], ["name", "n", "x"])
+    lines = text.splitlines()
+    assert lines[0].split() == ["name", "n", "x"]
+    assert lines[2].endswith("2.5") and lines[3].endswith("0.125") and "1,000" in lines[3]

@@ -1,0 +1,1 @@
+"""Chapter 3: distributed training patterns (parameter server, collective communication, fault tolerance)."""

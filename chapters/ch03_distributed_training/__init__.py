@@ -1,1 +1,1 @@
-"""Chapter 3: distributed training patterns (parameter server, collective communication, fault tolerance)."""
+"""Chapter 3: distributed training (parameter server, collective communication, fault tolerance)."""

@@ -35,7 +35,7 @@ def weights_digest(model) -> tuple[str, float]:
 
 
 def epoch_reporter():
-    """A callback printing ``EPOCH_BEGIN i`` / ``EPOCH_END i loss=...`` lines a launcher can watch."""
+    """A callback printing ``EPOCH_BEGIN i`` and ``EPOCH_END i loss=...`` for a launcher."""
     import tensorflow as tf
 
     class EpochReporter(tf.keras.callbacks.Callback):

@@ -91,7 +91,7 @@ def tf_config(spec: dict[str, list[str]], task_type: str, task_index: int) -> st
 
 
 def tasks_of(spec: dict[str, list[str]]) -> list[str]:
-    """Task names in start order: ps first (they serve variables), then chief, workers, evaluator."""
+    """Task names in start order: ps first (they serve variables), chief, workers, evaluator."""
     order = ("ps", "chief", "worker", "evaluator")
     return [f"{kind}-{i}" for kind in order for i in range(len(spec.get(kind, [])))]
 

@@ -43,17 +43,29 @@ def epoch_reporter():
             super().__init__()
             self.begun: list[int] = []
             self.ended: list[int] = []
+            self.seconds: list[float] = []
+            self._start = 0.0
 
         def on_epoch_begin(self, epoch, logs=None):
             self.begun.append(epoch)
+            self._start = time.perf_counter()
             print(f"EPOCH_BEGIN {epoch}", flush=True)
 
         def on_epoch_end(self, epoch, logs=None):
             self.ended.append(epoch)
+            self.seconds.append(time.perf_counter() - self._start)
             loss = (logs or {}).get("loss", float("nan"))
             print(f"EPOCH_END {epoch} loss={loss:.4f}", flush=True)
 
     return EpochReporter()
+
+
+def steady_examples_per_s(
+    epoch_seconds: list[float], steps_per_epoch: int, global_batch_size: int
+) -> float:
+    """Throughput over the epochs after the first (which pays for tracing and warm-up)."""
+    steady = epoch_seconds[1:] or epoch_seconds
+    return len(steady) * steps_per_epoch * global_batch_size / sum(steady)
 
 
 def write_path(base: str | os.PathLike, chief: bool) -> Path:
@@ -139,6 +151,7 @@ def train_collective(
         "weights_norm": norm,
         "losses": [float(x) for x in history.history["loss"]],
         "epochs_begun": reporter.begun,
+        "epoch_seconds": reporter.seconds,
         "epochs_ended": reporter.ended,
         "examples_per_s": steps_run * global_batch_size / seconds if seconds else 0.0,
         "saved_model": str(model_path) if chief else None,
@@ -257,11 +270,12 @@ def train_parameter_server(
 
     before = probe_workers()
     start = time.perf_counter()
+    reporter = epoch_reporter()
     history = model.fit(
         tf.keras.utils.experimental.DatasetCreator(dataset_fn),
         epochs=num_epochs,
         steps_per_epoch=steps_per_epoch,
-        callbacks=[epoch_reporter()],
+        callbacks=[reporter],
         verbose=0,
     )
     seconds = time.perf_counter() - start
@@ -281,6 +295,7 @@ def train_parameter_server(
         "probes_before": before,
         "probes_after": after,
         "coordinator_view": local,
+        "epoch_seconds": reporter.seconds,
         "examples_per_s": num_epochs * steps_per_epoch * global_batch_size / seconds,
         "saved_model": str(model_path),
     }

@@ -1,0 +1,15 @@
+# Shared settings for the kind scripts (sourced, not run).
+set -euo pipefail
+CLUSTER_NAME="${CLUSTER_NAME:-dmlp}"
+KIND_NODE_IMAGE="${KIND_NODE_IMAGE:-kindest/node:v1.36.1}"   # kind v0.32.0
+IMAGE="${IMAGE:-dmlp:dev}"
+NAMESPACE="${NAMESPACE:-dmlp}"
+TRAINING_OPERATOR_REF="${TRAINING_OPERATOR_REF:-v1.9.4}"     # v1.9.x still serves TFJob
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+need() {
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "error: '$tool' is not installed (see README: kind path)" >&2; exit 2; }
+  done
+}
+log() { printf '[%s] %s\n' "$(basename "$0")" "$*"; }

@@ -1,0 +1,26 @@
+"""A stand-in task for launcher tests (no TensorFlow): behaves as FAKE_<task> says.
+
+ok       print TF_CONFIG and exit 0          fail   print a line and exit 3
+hang     sleep forever (with a grandchild)    slow   sleep 2 s, then exit 0
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+config = json.loads(os.environ["TF_CONFIG"])
+name = f"{config['task']['type']}-{config['task']['index']}"
+behaviour = os.environ.get(f"FAKE_{name.replace('-', '_').upper()}", "ok")
+print(f"TF_CONFIG {os.environ['TF_CONFIG']}", flush=True)
+print(f"ARGS {' '.join(sys.argv[1:])}", flush=True)
+if behaviour == "fail":
+    print("something broke in this task", flush=True)
+    sys.exit(3)
+if behaviour == "hang":
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    print(f"GRANDCHILD {child.pid}", flush=True)
+    time.sleep(600)
+if behaviour == "slow":
+    time.sleep(2)

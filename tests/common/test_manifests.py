@@ -105,7 +105,8 @@ def test_custom_resource_typos_and_bad_values_are_caught(tmp_path):
     [
         (
             "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"
-            "spec: {replica: 1, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: "
+            "spec: {replica: 1, selector: {matchLabels: {a: b}}, "
+            "template: {metadata: {labels: {a: b}}, spec: {containers: "
             "[{name: c, image: i}]}}}\n",
             "'replica' was unexpected",
         ),

@@ -112,38 +112,41 @@ class _Task:
     echoed: set = field(default_factory=set)  # lines already shown: repeats are not echoed
 
 
-class LocalCluster:
-    """Start every task of ``spec`` as ``python -m module *args`` with its own ``TF_CONFIG``.
+class ProcessGroup:
+    """Start named tasks as ``python -m module *args *extra_args(name)``; always clean up.
 
-    ``on_line(task, line)`` sees each output line (after it is printed with the task prefix),
-    e.g. to kill a worker once it reports an epoch. ``tasks`` limits which tasks start (default
-    all); ``extra_args(task)`` adds per-task flags.
+    Each task's output is echoed with a ``[name]`` prefix and kept (``lines()``); ``on_line(task,
+    line)`` sees every line, e.g. to kill a worker once it reports an epoch. Use it as a context
+    manager: leaving the block kills every task still running (its whole process group).
     """
 
     def __init__(
         self,
-        spec: dict[str, list[str]],
         module: str,
         args: Sequence[str] = (),
         *,
+        names: Iterable[str],
         env: dict[str, str] | None = None,
-        tasks: Iterable[str] | None = None,
         on_line: Callable[[str, str], None] | None = None,
         echo: bool = True,
         extra_args: Callable[[str], Sequence[str]] | None = None,
     ):
-        self.spec, self.module, self.args = spec, module, list(args)
+        self.module, self.args = module, list(args)
         self.env = {**os.environ, **(env or {})}
-        self.names = list(tasks) if tasks is not None else tasks_of(spec)
+        self.names = list(names)
         self.on_line, self.echo, self.extra_args = on_line, echo, extra_args
         self.tasks: dict[str, _Task] = {}
         self.output: list[tuple[str, str]] = []  # (task, line), every line in arrival order
         self._lock = threading.Lock()
         self._old_sigterm = None
 
+    def task_env(self, name: str) -> dict[str, str]:
+        """Extra environment for one task (none here; a TF cluster adds ``TF_CONFIG``)."""
+        return {}
+
     # -------------------------------------------------------------------- life cycle
 
-    def __enter__(self) -> LocalCluster:
+    def __enter__(self):
         if threading.current_thread() is threading.main_thread():
             self._old_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
@@ -168,12 +171,7 @@ class LocalCluster:
 
     def start_task(self, name: str) -> None:
         """(Re)start one task, e.g. after it was killed, as a restarted pod would be."""
-        kind, index = name.rsplit("-", 1)
-        env = {
-            **self.env,
-            "TF_CONFIG": tf_config(self.spec, kind, int(index)),
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = {**self.env, **self.task_env(name), "PYTHONUNBUFFERED": "1"}
         extra = list(self.extra_args(name)) if self.extra_args else []
         process = subprocess.Popen(
             [sys.executable, "-m", self.module, *self.args, *extra],
@@ -267,6 +265,31 @@ class LocalCluster:
     def lines(self, task: str | None = None) -> list[str]:
         with self._lock:
             return [line for t, line in self.output if task is None or t == task]
+
+
+class LocalCluster(ProcessGroup):
+    """Every task of a TF cluster ``spec`` as a process of ``module``, each with its ``TF_CONFIG``.
+
+    ``tasks`` limits which tasks start (default all, parameter servers first).
+    """
+
+    def __init__(
+        self,
+        spec: dict[str, list[str]],
+        module: str,
+        args: Sequence[str] = (),
+        *,
+        tasks: Iterable[str] | None = None,
+        **kwargs,
+    ):
+        super().__init__(
+            module, args, names=tasks if tasks is not None else tasks_of(spec), **kwargs
+        )
+        self.spec = spec
+
+    def task_env(self, name: str) -> dict[str, str]:
+        kind, index = name.rsplit("-", 1)
+        return {"TF_CONFIG": tf_config(self.spec, kind, int(index))}
 
 
 _NOISE = (

@@ -1,0 +1,1 @@
+"""Chapter 4: model serving patterns (replicated services, sharded services, event-driven)."""

@@ -27,9 +27,15 @@ class ServingError(RuntimeError):
         super().__init__(f"HTTP {status}: {message}")
 
 
-def predict(url: str, images: np.ndarray | None = None, *, instances: list | None = None,
-            png: bool = False, session: requests.Session | None = None,
-            timeout: float = 60) -> list[dict]:
+def predict(
+    url: str,
+    images: np.ndarray | None = None,
+    *,
+    instances: list | None = None,
+    png: bool = False,
+    session: requests.Session | None = None,
+    timeout: float = 60,
+) -> list[dict]:
     """POST images (uint8, N x 28 x 28 [x 1]) or ready-made instances; return predictions."""
     body = {"instances": instances if instances is not None else to_instances(images, png)}
     response = (session or requests).post(url, json=body, timeout=timeout)
@@ -42,27 +48,46 @@ def predict(url: str, images: np.ndarray | None = None, *, instances: list | Non
     return response.json()["predictions"]
 
 
-def main(url: str = "http://127.0.0.1:8080", model_name: str = "fashion-mnist",
-         num_examples: int | None = 10, png: bool = False, dataset: str = "auto",
-         data_dir: str | None = None, seed: int = 42, verbose: bool = False) -> dict:
+def main(
+    url: str = "http://127.0.0.1:8080",
+    model_name: str = "fashion-mnist",
+    num_examples: int | None = 10,
+    png: bool = False,
+    dataset: str = "auto",
+    data_dir: str | None = None,
+    seed: int = 42,
+    verbose: bool = False,
+) -> dict:
     log = cli.Progress("ch04.client")
     test = load_fashion_mnist("test", dataset, data_dir, num_examples or 10, seed)
     endpoint = f"{url.rstrip('/')}/v1/models/{model_name}:predict"
-    log(f"sending {len(test)} {test.source} test images to {endpoint}"
-        + (" as base64 PNG" if png else ""))
+    log(
+        f"sending {len(test)} {test.source} test images to {endpoint}"
+        + (" as base64 PNG" if png else "")
+    )
     start = time.perf_counter()
     try:
         predictions = predict(endpoint, test.images, png=png)
     except requests.ConnectionError:
-        raise cli.UsageError(f"nothing answers at {url}: start a server first "
-                             "(python -m chapters.ch04_model_serving.server)") from None
+        raise cli.UsageError(
+            f"nothing answers at {url}: start a server first "
+            "(python -m chapters.ch04_model_serving.server)"
+        ) from None
     seconds = time.perf_counter() - start
     got = np.array([p["class_id"] for p in predictions])
-    rows = [(i, CLASS_NAMES[label], p["class_name"], max(p["probabilities"]),
-             "ok" if p["class_id"] == label else "WRONG")
-            for i, (label, p) in enumerate(zip(test.labels, predictions, strict=True))][:20]
-    cli.print_table(rows, ["#", "label", "prediction", "probability", ""],
-                    title=f"Predictions from {endpoint}")
+    rows = [
+        (
+            i,
+            CLASS_NAMES[label],
+            p["class_name"],
+            max(p["probabilities"]),
+            "ok" if p["class_id"] == label else "WRONG",
+        )
+        for i, (label, p) in enumerate(zip(test.labels, predictions, strict=True))
+    ][:20]
+    cli.print_table(
+        rows, ["#", "label", "prediction", "probability", ""], title=f"Predictions from {endpoint}"
+    )
     accuracy = float(np.mean(got == test.labels))
     print(f"{len(test)} images in {seconds * 1000:.0f} ms; accuracy {accuracy:.1%}")
     return {"accuracy": accuracy, "predictions": predictions, "seconds": seconds}

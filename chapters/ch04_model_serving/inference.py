@@ -36,23 +36,29 @@ def _pixels(instance: Any, where: str) -> np.ndarray:
             raise BadRequest(f'{where}: an image object must be {{"b64": "<base64 PNG>"}}')
         return _decode_png(instance["b64"], where)
     if not isinstance(instance, list):
-        raise BadRequest(f"{where}: expected a 28x28 list of pixel values or "
-                         f'{{"b64": ...}}, got {type(instance).__name__}')
+        raise BadRequest(
+            f"{where}: expected a 28x28 list of pixel values or "
+            f'{{"b64": ...}}, got {type(instance).__name__}'
+        )
     try:
         array = np.asarray(instance, dtype=np.float64)
     except (ValueError, TypeError, OverflowError):
-        raise BadRequest(f"{where}: pixel values must be numbers in nested lists of equal "
-                         "length (28x28)") from None
+        raise BadRequest(
+            f"{where}: pixel values must be numbers in nested lists of equal length (28x28)"
+        ) from None
     if array.shape not in ACCEPTED_SHAPES:
-        raise BadRequest(f"{where}: shape {list(array.shape)} is not 28x28 (accepted: "
-                         "[28, 28], [28, 28, 1] or [784])")
+        raise BadRequest(
+            f"{where}: shape {list(array.shape)} is not 28x28 (accepted: "
+            "[28, 28], [28, 28, 1] or [784])"
+        )
     if _has_bool(instance):
         raise BadRequest(f"{where}: pixel values must be numbers, not booleans")
     if not np.isfinite(array).all():
         raise BadRequest(f"{where}: pixel values must be finite (no NaN or Infinity)")
     if array.min() < 0 or array.max() > 255:
-        raise BadRequest(f"{where}: pixel values must be in [0, 255], got "
-                         f"[{array.min():g}, {array.max():g}]")
+        raise BadRequest(
+            f"{where}: pixel values must be in [0, 255], got [{array.min():g}, {array.max():g}]"
+        )
     return (array.reshape(28, 28, 1) / 255.0).astype(np.float32)
 
 
@@ -72,8 +78,9 @@ def _decode_png(text: str, where: str) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(raw)) as image:
             if image.size != (28, 28):
-                raise BadRequest(f"{where}: image is {image.size[0]}x{image.size[1]}, expected "
-                                 "28x28")
+                raise BadRequest(
+                    f"{where}: image is {image.size[0]}x{image.size[1]}, expected 28x28"
+                )
             gray = np.asarray(image.convert("L"), dtype=np.float32)
     except BadRequest:
         raise
@@ -94,19 +101,23 @@ def parse_instances(payload: Any, max_instances: int = DEFAULT_MAX_INSTANCES) ->
     if not instances:
         raise BadRequest('"instances" is empty: send at least one image')
     if len(instances) > max_instances:
-        raise TooLarge(f'{len(instances)} instances is more than this server takes at once '
-                       f"({max_instances}): split the request (see sharded_services)")
+        raise TooLarge(
+            f"{len(instances)} instances is more than this server takes at once "
+            f"({max_instances}): split the request (see sharded_services)"
+        )
     return np.stack([_pixels(x, f"instances[{i}]") for i, x in enumerate(instances)])
 
 
 def parse_tensor(array: np.ndarray, max_instances: int = DEFAULT_MAX_INSTANCES) -> np.ndarray:
     """A V2 (Open Inference Protocol) input tensor -> float32 batch (N, 28, 28, 1)."""
     if array.ndim < 2 or array.shape[1:] not in ACCEPTED_SHAPES:
-        raise BadRequest(f"input shape {list(array.shape)} is not [N, 28, 28] "
-                         "(or [N, 28, 28, 1] / [N, 784])")
+        raise BadRequest(
+            f"input shape {list(array.shape)} is not [N, 28, 28] (or [N, 28, 28, 1] / [N, 784])"
+        )
     if not 1 <= array.shape[0] <= max_instances:
         raise (TooLarge if array.shape[0] else BadRequest)(
-            f"batch of {array.shape[0]}: send 1 to {max_instances} images")
+            f"batch of {array.shape[0]}: send 1 to {max_instances} images"
+        )
     if not np.issubdtype(array.dtype, np.number):
         raise BadRequest(f"input datatype must be numeric, got {array.dtype}")
     values = array.astype(np.float64)
@@ -127,8 +138,13 @@ def answers(logits: np.ndarray) -> list[dict]:
     out = []
     for row in probabilities:
         class_id = int(np.argmax(row))
-        out.append({"class_id": class_id, "class_name": CLASS_NAMES[class_id],
-                    "probabilities": [round(float(p), 6) for p in row]})
+        out.append(
+            {
+                "class_id": class_id,
+                "class_name": CLASS_NAMES[class_id],
+                "probabilities": [round(float(p), 6) for p in row],
+            }
+        )
     return out
 
 
@@ -150,4 +166,3 @@ def to_instances(images: np.ndarray, png: bool = False) -> list:
 
 def class_ids(predictions: Sequence[dict]) -> list[int]:
     return [int(p["class_id"]) for p in predictions]
-

@@ -21,18 +21,39 @@ SERVER = "chapters.ch04_model_serving.server"
 class ServerReplicas(ProcessGroup):
     """``count`` servers of one SavedModel; ``urls[name]`` is each one's base URL."""
 
-    def __init__(self, count: int, model_dir: str, *, prefix: str = "replica",
-                 max_instances: int | None = None, model_name: str = DEFAULT_MODEL_NAME,
-                 echo: bool = False, extra: Sequence[str] = ()):
+    def __init__(
+        self,
+        count: int,
+        model_dir: str,
+        *,
+        prefix: str = "replica",
+        max_instances: int | None = None,
+        model_name: str = DEFAULT_MODEL_NAME,
+        echo: bool = False,
+        extra: Sequence[str] = (),
+    ):
         ports = free_ports(count, "127.0.0.1")
         names = [f"{prefix}-{i}" for i in range(count)]
         self.ports = dict(zip(names, ports, strict=True))
         self.urls = {n: f"http://127.0.0.1:{p}" for n, p in self.ports.items()}
         self.model_name = model_name
-        args = ["--host", "127.0.0.1", "--model-dir", str(model_dir), "--model-name", model_name,
-                *(["--max-instances", str(max_instances)] if max_instances else []), *extra]
-        super().__init__(SERVER, args, names=names, echo=echo,
-                         extra_args=lambda name: ["--port", str(self.ports[name])])
+        args = [
+            "--host",
+            "127.0.0.1",
+            "--model-dir",
+            str(model_dir),
+            "--model-name",
+            model_name,
+            *(["--max-instances", str(max_instances)] if max_instances else []),
+            *extra,
+        ]
+        super().__init__(
+            SERVER,
+            args,
+            names=names,
+            echo=echo,
+            extra_args=lambda name: ["--port", str(self.ports[name])],
+        )
 
     def predict_url(self, name: str) -> str:
         return f"{self.urls[name]}/v1/models/{self.model_name}:predict"

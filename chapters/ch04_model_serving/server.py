@@ -25,23 +25,37 @@ import os
 import uuid
 from pathlib import Path
 
+from chapters.ch04_model_serving.inference import (
+    DEFAULT_MAX_INSTANCES,
+    BadRequest,
+    TooLarge,
+    answers,
+    parse_instances,
+    parse_tensor,
+)
 from chapters.common import cli
-from chapters.ch04_model_serving.inference import (DEFAULT_MAX_INSTANCES, BadRequest, TooLarge,
-                                                   answers, parse_instances, parse_tensor)
 
 DEFAULT_MODEL_NAME = "fashion-mnist"
 DEFAULT_MAX_BODY_BYTES = 8 << 20
 
 
-def ensure_model(model_dir: str | None, out: str, dataset: str = "auto",
-                 data_dir: str | None = None, train_steps: int = 300, seed: int = 42,
-                 log=print) -> Path:
+def ensure_model(
+    model_dir: str | None,
+    out: str,
+    dataset: str = "auto",
+    data_dir: str | None = None,
+    train_steps: int = 300,
+    seed: int = 42,
+    log=print,
+) -> Path:
     """The SavedModel to serve: ``model_dir`` if given, else train a small one into ``out``."""
     if model_dir:
         path = Path(model_dir)
         if not (path / "saved_model.pb").exists() and not (path / "keras_metadata.pb").exists():
-            raise cli.UsageError(f"--model-dir {model_dir}: no SavedModel there (train one with "
-                                 "chapter 3, or leave --model-dir out to train a small one)")
+            raise cli.UsageError(
+                f"--model-dir {model_dir}: no SavedModel there (train one with "
+                "chapter 3, or leave --model-dir out to train a small one)"
+            )
         return path
     path = Path(out) / "model"
     if (path / "saved_model.pb").exists():
@@ -104,8 +118,12 @@ def build_kserve_model(name: str, model_dir: Path, max_instances: int):
             logits = self.logits(batch)
             if isinstance(payload, InferRequest):
                 probs = answers(logits)
-                output = InferOutput("probabilities", [len(probs), 10], "FP32",
-                                     np.asarray([p["probabilities"] for p in probs], np.float32))
+                output = InferOutput(
+                    "probabilities",
+                    [len(probs), 10],
+                    "FP32",
+                    np.asarray([p["probabilities"] for p in probs], np.float32),
+                )
                 return InferResponse(payload.id or str(uuid.uuid4()), self.name, [output])
             return {"predictions": answers(logits)}
 
@@ -160,8 +178,10 @@ def install_limits(max_body_bytes: int, host: str) -> None:
             if scope["type"] == "http":
                 length = dict(scope.get("headers", [])).get(b"content-length")
                 if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
-                    response = JSONResponse(status_code=413, content={
-                        "error": f"request body over {max_body_bytes} bytes: split it"})
+                    response = JSONResponse(
+                        status_code=413,
+                        content={"error": f"request body over {max_body_bytes} bytes: split it"},
+                    )
                     return await response(scope, receive, send)
             return await self.inner(scope, receive, send)
 
@@ -175,11 +195,21 @@ def install_limits(max_body_bytes: int, host: str) -> None:
     rest.RESTServer.__init__ = bind
 
 
-def main(port: int = 8080, host: str = "0.0.0.0", model_dir: str | None = None,
-         model_name: str = DEFAULT_MODEL_NAME, max_instances: int = DEFAULT_MAX_INSTANCES,
-         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, train_steps: int = 300,
-         dataset: str = "auto", data_dir: str | None = None, num_examples: int | None = None,
-         out: str = "out/ch04", seed: int = 42, verbose: bool = False) -> None:
+def main(
+    port: int = 8080,
+    host: str = "0.0.0.0",
+    model_dir: str | None = None,
+    model_name: str = DEFAULT_MODEL_NAME,
+    max_instances: int = DEFAULT_MAX_INSTANCES,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    train_steps: int = 300,
+    dataset: str = "auto",
+    data_dir: str | None = None,
+    num_examples: int | None = None,
+    out: str = "out/ch04",
+    seed: int = 42,
+    verbose: bool = False,
+) -> None:
     """Serve until stopped (SIGTERM / Ctrl-C)."""
     from chapters.common.tf_setup import quiet
 
@@ -194,25 +224,43 @@ def main(port: int = 8080, host: str = "0.0.0.0", model_dir: str | None = None,
     install_limits(max_body_bytes, host)
     model = build_kserve_model(model_name, path, max_instances)
     model.load()
-    log(f"serving {path} as '{model_name}' on http://{host}:{port}/v1/models/{model_name} "
-        f"(pid {os.getpid()})")
+    log(
+        f"serving {path} as '{model_name}' on http://{host}:{port}/v1/models/{model_name} "
+        f"(pid {os.getpid()})"
+    )
     kserve.ModelServer(http_port=port, enable_grpc=False, workers=1).start([model])
 
 
 def build_parser():
     p = cli.parser(__doc__, out="out/ch04")
     p.add_argument("--port", type=cli.positive_int, default=8080, help="HTTP port (default: 8080)")
-    p.add_argument("--host", default="0.0.0.0",
-                   help="address to bind (default: all; tests use 127.0.0.1)")
-    p.add_argument("--model-dir", default=None,
-                   help="SavedModel to serve (default: train a small one into OUT/model)")
+    p.add_argument(
+        "--host", default="0.0.0.0", help="address to bind (default: all; tests use 127.0.0.1)"
+    )
+    p.add_argument(
+        "--model-dir",
+        default=None,
+        help="SavedModel to serve (default: train a small one into OUT/model)",
+    )
     p.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help="name in the URL")
-    p.add_argument("--max-instances", type=cli.positive_int, default=DEFAULT_MAX_INSTANCES,
-                   help=f"most images per request; more is a 413 (default: {DEFAULT_MAX_INSTANCES})")
-    p.add_argument("--max-body-bytes", type=cli.positive_int, default=DEFAULT_MAX_BODY_BYTES,
-                   help="largest request body; more is a 413 (default: 8 MiB)")
-    p.add_argument("--train-steps", type=cli.positive_int, default=300,
-                   help="steps for the fallback model when --model-dir is not given")
+    p.add_argument(
+        "--max-instances",
+        type=cli.positive_int,
+        default=DEFAULT_MAX_INSTANCES,
+        help=f"most images per request; more is a 413 (default: {DEFAULT_MAX_INSTANCES})",
+    )
+    p.add_argument(
+        "--max-body-bytes",
+        type=cli.positive_int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help="largest request body; more is a 413 (default: 8 MiB)",
+    )
+    p.add_argument(
+        "--train-steps",
+        type=cli.positive_int,
+        default=300,
+        help="steps for the fallback model when --model-dir is not given",
+    )
     return p
 
 

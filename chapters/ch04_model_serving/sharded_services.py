@@ -40,7 +40,7 @@ def shard_plan(num_items: int, num_shards: int, max_per_request: int) -> list[tu
     bounds = np.linspace(0, num_items, pieces + 1).round().astype(int) if num_items else [0]
     return [
         (i % num_shards, int(a), int(b))
-        for i, (a, b) in enumerate(zip(bounds, bounds[1:]))
+        for i, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False))
         if b > a
     ]
 

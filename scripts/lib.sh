@@ -13,3 +13,6 @@ need() {
   done
 }
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*"; }
+CERT_MANAGER_VERSION="${CERT_MANAGER_VERSION:-v1.16.2}"
+KSERVE_VERSION="${KSERVE_VERSION:-v0.20.0}"                   # Standard (raw Deployment) mode
+INSTALL_KSERVE="${INSTALL_KSERVE:-1}"

@@ -80,6 +80,10 @@ def write_path(base: str | os.PathLike, chief: bool) -> Path:
     return Path(tempfile.mkdtemp(prefix="non-chief-save-"))
 
 
+# SavedModels go to ``<out>/saved_model/1``: the numbered version directory is the layout
+# TensorFlow Serving (KServe's TF runtime) expects under a model's storageUri.
+
+
 def save_on_every_worker(base: str | os.PathLike, chief: bool, save: Callable[[str], None]) -> Path:
     path = write_path(base, chief)
     save(str(path))
@@ -139,7 +143,7 @@ def train_collective(
         chief,
         lambda p: checkpoint.write(os.path.join(p, "ckpt")),
     )
-    model_path = save_on_every_worker(out_dir / "saved_model", chief, model.save)
+    model_path = save_on_every_worker(out_dir / "saved_model" / "1", chief, model.save)
     digest, norm = weights_digest(model)
     steps_run = len(history.epoch) * steps_per_epoch
     report = {
@@ -282,7 +286,7 @@ def train_parameter_server(
     after = probe_workers()
     local = (int(model.optimizer.iterations.numpy()), round(float(weights_sum().numpy()), 4))
     out_dir = Path(out)
-    model_path = out_dir / "saved_model"
+    model_path = out_dir / "saved_model" / "1"
     model.save(str(model_path))
     report = {
         "task": f"{task_type}-{task_index}",

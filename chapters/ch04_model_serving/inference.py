@@ -41,17 +41,20 @@ def _pixels(instance: Any, where: str) -> np.ndarray:
             f'{{"b64": ...}}, got {type(instance).__name__}'
         )
     try:
-        array = np.asarray(instance, dtype=np.float64)
+        raw = np.asarray(instance)
     except (ValueError, TypeError, OverflowError):
+        raw = None
+    if raw is None or raw.dtype.kind not in "biuf":
         raise BadRequest(
             f"{where}: pixel values must be numbers in nested lists of equal length (28x28)"
-        ) from None
+        )
+    array = raw.astype(np.float64)
     if array.shape not in ACCEPTED_SHAPES:
         raise BadRequest(
             f"{where}: shape {list(array.shape)} is not 28x28 (accepted: "
             "[28, 28], [28, 28, 1] or [784])"
         )
-    if _has_bool(instance):
+    if raw.dtype.kind == "b" or _has_bool(instance):
         raise BadRequest(f"{where}: pixel values must be numbers, not booleans")
     if not np.isfinite(array).all():
         raise BadRequest(f"{where}: pixel values must be finite (no NaN or Infinity)")

@@ -93,3 +93,66 @@ def test_fault_tolerance_tfjob_resumes_after_a_pod_is_killed(api):
         firsts.append(begins[0] if begins else None)
     assert any(first and first > 0 for first in firsts), firsts
     assert "EPOCH_END 19" in job_logs(api, "fault-tolerance")
+
+
+def run_client(name: str, url: str) -> str:
+    """The chapter 4 client in a one-off pod inside the cluster; returns its output."""
+    proc = subprocess.run(
+        [
+            "kubectl",
+            "-n",
+            NAMESPACE,
+            "run",
+            f"test-client-{name}",
+            "--rm",
+            "-i",
+            "--quiet",
+            "--restart=Never",
+            "--image=dmlp:dev",
+            "--image-pull-policy=IfNotPresent",
+            "--command",
+            "--",
+            "python",
+            "-m",
+            "chapters.ch04_model_serving.client",
+            "--url",
+            url,
+            "--dataset",
+            "synthetic",
+            "--num-examples",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def wait_rollout(kind: str, name: str) -> None:
+    proc = subprocess.run(
+        [
+            "kubectl",
+            "-n",
+            NAMESPACE,
+            "rollout",
+            "status",
+            f"{kind}/{name}",
+            f"--timeout={int(TIMEOUT)}s",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_replicated_service_answers_through_the_service(api):
+    wait_rollout("deployment", "fashion-mnist")
+    assert "accuracy" in run_client("replicated", "http://fashion-mnist")
+
+
+def test_router_answers_like_a_server(api):
+    wait_rollout("statefulset", "fashion-mnist-shard")
+    wait_rollout("deployment", "fashion-mnist-router")
+    assert "accuracy" in run_client("router", "http://fashion-mnist-router")

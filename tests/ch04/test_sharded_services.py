@@ -1,0 +1,99 @@
+"""Sharded services: the plan covers every item in order; merged output equals unsharded output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import requests
+
+from chapters.ch04_model_serving import sharded_services as ss
+from chapters.ch04_model_serving.client import predict
+from chapters.ch04_model_serving.inference import to_instances
+from chapters.ch04_model_serving.replicas import ServerReplicas
+from chapters.common.cluster import ProcessGroup, free_ports
+from chapters.common.data import synthetic_split
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 64, 100, 101, 1000, 1001])
+@pytest.mark.parametrize("k, most", [(1, 10), (3, 64), (4, 7), (5, 1000)])
+def test_plan_is_contiguous_ordered_bounded_and_covering(n, k, most):
+    plan = ss.shard_plan(n, k, most)
+    covered = [i for _, a, b in plan for i in range(a, b)]
+    assert covered == list(range(n))  # every item exactly once, in order
+    assert all(0 < b - a <= most for _, a, b in plan)
+    assert all(0 <= shard < k for shard, _, _ in plan)
+    if n >= k:
+        assert {shard for shard, _, _ in plan} == set(range(k))  # every shard gets work
+
+
+@pytest.fixture(scope="module")
+def result(model_dir, tmp_path_factory):
+    return ss.main(
+        num_shards=3,
+        request_size=301,
+        max_instances=64,
+        model_dir=model_dir,
+        dataset="synthetic",
+        out=str(tmp_path_factory.mktemp("ss")),
+    )
+
+
+@pytest.mark.slow
+def test_one_shard_refuses_the_big_request(result):
+    assert result["refused_status"] == 413
+
+
+@pytest.mark.slow
+def test_merged_output_equals_unsharded_in_order(result):
+    assert len(result["sharded"]) == 301  # not divisible by 3 shards nor by 64
+    assert result["same_classes"]
+    np.testing.assert_allclose(
+        [p["probabilities"] for p in result["sharded"]],
+        [p["probabilities"] for p in result["whole"]],
+        atol=1e-5,
+    )
+
+
+@pytest.mark.slow
+def test_router_splits_and_merges_like_the_cluster_does(model_dir):
+    images = synthetic_split("test", 150).images
+    port = free_ports(1, "127.0.0.1")[0]
+    with ServerReplicas(2, model_dir, prefix="shard", max_instances=32) as shards:
+        shards.wait_ready()
+        urls = ",".join(shards.urls.values())
+        router_args = [
+            "--shards",
+            urls,
+            "--shard-max-instances",
+            "32",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--max-instances",
+            "200",
+        ]
+        with ProcessGroup(
+            "chapters.ch04_model_serving.router", router_args, names=["router"], echo=False
+        ) as router:
+            base = f"http://127.0.0.1:{port}/v1/models/fashion-mnist"
+            import time
+
+            from chapters.ch04_model_serving.replicas import is_ready
+
+            deadline = time.monotonic() + 60
+            while not is_ready(base) and time.monotonic() < deadline:
+                assert router.returncode("router") is None, router.lines("router")
+                time.sleep(0.2)
+            routed = predict(base + ":predict", images)
+            direct = predict(shards.predict_url("shard-0"), images[:32]) + predict(
+                shards.predict_url("shard-1"), images[32:64]
+            )
+            assert [p["class_id"] for p in routed[:64]] == [p["class_id"] for p in direct]
+            assert len(routed) == 150
+            bad = requests.post(base + ":predict", json={"instances": [[1, 2]]}, timeout=30)
+            assert bad.status_code == 400 and "shape" in bad.json()["error"]
+            big = requests.post(
+                base + ":predict", json={"instances": to_instances(images[:1]) * 201}, timeout=30
+            )
+            assert big.status_code == 413

@@ -20,6 +20,11 @@ import json
 import shutil
 from pathlib import Path
 
+from chapters.ch03_distributed_training.training import (
+    TrainConfig,
+    add_training_flags,
+    train_collective,
+)
 from chapters.common import cli
 from chapters.common.cluster import LocalCluster, cluster_spec, task_from_env
 
@@ -61,23 +66,9 @@ def main(
     backup_dir: str | None = None,
 ) -> dict:
     """Launch (or, under ``TF_CONFIG``, be one worker of) an all-reduce training job."""
-    train_flags = dict(
-        model_type=model_type,
-        num_epochs=num_epochs,
-        steps_per_epoch=steps_per_epoch,
-        batch_size=batch_size,
-        dataset=dataset,
-        data_dir=data_dir,
-        num_examples=num_examples,
-        out=out,
-        seed=seed,
-        verbose=verbose,
-        backup_dir=backup_dir,
-    )
+    config = TrainConfig.pick(locals())
     if task_from_env() is not None:
-        from chapters.ch03_distributed_training.training import train_collective
-
-        return train_collective(**train_flags)
+        return train_collective(config, backup_dir)
 
     log = cli.Progress("ch03.collective")
     shutil.rmtree(Path(out, "reports"), ignore_errors=True)
@@ -86,7 +77,7 @@ def main(
         f"starting {num_workers} workers on {', '.join(spec['worker'])} "
         f"(global batch = {batch_size} x {num_workers})"
     )
-    with LocalCluster(spec, MODULE, cli.to_argv(**train_flags)) as cluster:
+    with LocalCluster(spec, MODULE, config.argv(backup_dir=backup_dir)) as cluster:
         cluster.wait(timeout)
     reports = read_reports(out)
     if len(reports) != num_workers:
@@ -143,19 +134,11 @@ def build_parser():
         default=2,
         help="worker processes to launch locally (default: 2)",
     )
-    p.add_argument("--num-epochs", type=cli.positive_int, default=2, help="(default: 2)")
-    p.add_argument("--steps-per-epoch", type=cli.positive_int, default=20, help="(default: 20)")
-    p.add_argument(
-        "--batch-size",
-        type=cli.positive_int,
-        default=32,
-        help="per-replica batch size; global = this x workers (default: 32)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=cli.positive_float,
-        default=600,
-        help="seconds before every worker is killed (default: 600)",
+    add_training_flags(
+        p,
+        num_epochs=2,
+        steps_per_epoch=20,
+        batch_help="per-replica batch size; global = this x workers",
     )
     p.add_argument(
         "--backup-dir",

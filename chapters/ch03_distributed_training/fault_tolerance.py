@@ -18,6 +18,7 @@ Run: python -m chapters.ch03_distributed_training.fault_tolerance [--num-epochs 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import threading
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from chapters.ch03_distributed_training import collective_communication as cc
 from chapters.ch03_distributed_training import parameter_server as ps
+from chapters.ch03_distributed_training.training import TrainConfig, add_training_flags
 from chapters.common import cli
 from chapters.common.cluster import LocalCluster, TaskFailed, cluster_spec
 
@@ -65,39 +67,35 @@ def kill_when(
 
 
 def run_collective_attempts(
-    num_workers: int, flags: dict, kill_at_epoch: int | None, max_restarts: int, timeout: float, log
+    num_workers: int,
+    config: TrainConfig,
+    backup_dir: str,
+    kill_at_epoch: int | None,
+    max_restarts: int,
+    timeout: float,
+    log,
 ) -> list[dict]:
     """Run the all-reduce job, killing the last worker once, restarting until it succeeds."""
     attempts = []
     for attempt in range(max_restarts + 1):
-        shutil.rmtree(Path(flags["out"], "reports"), ignore_errors=True)
+        shutil.rmtree(Path(config.out, "reports"), ignore_errors=True)
         victim = f"worker-{num_workers - 1}"
         cluster_ref: list = []
         kill = kill_at_epoch if attempt == 0 else None
         on_line, state = kill_when(cluster_ref, victim, "worker-0", kill or -1, log)
         spec = cluster_spec(num_workers=num_workers)
-        with LocalCluster(spec, cc.MODULE, cli.to_argv(**flags), on_line=on_line) as cluster:
+        args = config.argv(backup_dir=backup_dir)
+        with LocalCluster(spec, cc.MODULE, args, on_line=on_line) as cluster:
             cluster_ref.append(cluster)
             codes = cluster.wait(timeout, fail_fast=False)
-        epochs = {
-            name: [
-                int(m.group(2))
-                for line in cluster.lines(name)
-                if (m := EPOCH.match(line)) and m.group(1) == "END"
-            ]
-            for name in cluster.tasks
-        }
-        begun = [
-            int(m.group(2))
-            for line in cluster.lines("worker-0")
-            if (m := EPOCH.match(line)) and m.group(1) == "BEGIN"
-        ]
+        marks = [m.groups() for line in cluster.lines("worker-0") if (m := EPOCH.match(line))]
+        begun = [int(epoch) for kind, epoch in marks if kind == "BEGIN"]
         record = {
             "attempt": attempt + 1,
             "exit_codes": codes,
             "killed": state["epochs_done"],
             "first_epoch": begun[0] if begun else None,
-            "epochs_ended": epochs["worker-0"],
+            "epochs_ended": [int(epoch) for kind, epoch in marks if kind == "END"],
         }
         attempts.append(record)
         log(
@@ -116,31 +114,24 @@ def run_collective_attempts(
 
 def collective_part(
     num_workers: int,
-    num_epochs: int,
     kill_at_epoch: int,
     compare: bool,
-    base: dict,
-    out: str,
+    base: TrainConfig,
     timeout: float,
     max_restarts: int,
     log,
 ) -> dict:
-    backup_dir = Path(out, "collective", "backup")
+    config = dataclasses.replace(base, out=str(Path(base.out, "collective")))
+    backup_dir = Path(config.out, "backup")
     shutil.rmtree(backup_dir, ignore_errors=True)  # a fresh demo, not a leftover backup
-    flags = {
-        **base,
-        "num_epochs": num_epochs,
-        "out": str(Path(out, "collective")),
-        "backup_dir": str(backup_dir),
-    }
     log(
-        f"all-reduce: {num_workers} workers, {num_epochs} epochs, killing "
+        f"all-reduce: {num_workers} workers, {config.num_epochs} epochs, killing "
         f"worker-{num_workers - 1} during epoch {kill_at_epoch}"
     )
     attempts = run_collective_attempts(
-        num_workers, flags, kill_at_epoch, max_restarts, timeout, log
+        num_workers, config, str(backup_dir), kill_at_epoch, max_restarts, timeout, log
     )
-    final = cc.read_reports(flags["out"])
+    final = cc.read_reports(config.out)
     result = {
         "attempts": attempts,
         "final_losses": final["worker-0"]["losses"],
@@ -150,27 +141,19 @@ def collective_part(
     }
     if compare:
         log("uninterrupted run of the same configuration, for comparison")
-        plain = {**flags, "out": str(Path(out, "collective-uninterrupted")), "backup_dir": None}
-        shutil.rmtree(Path(plain["out"], "reports"), ignore_errors=True)
-        with LocalCluster(
-            cluster_spec(num_workers=num_workers), cc.MODULE, cli.to_argv(**plain), echo=False
-        ) as cluster:
+        plain = dataclasses.replace(base, out=str(Path(base.out, "collective-uninterrupted")))
+        shutil.rmtree(Path(plain.out, "reports"), ignore_errors=True)
+        spec = cluster_spec(num_workers=num_workers)
+        with LocalCluster(spec, cc.MODULE, plain.argv(), echo=False) as cluster:
             cluster.wait(timeout)
-        result["uninterrupted_losses"] = cc.read_reports(plain["out"])["worker-0"]["losses"]
+        result["uninterrupted_losses"] = cc.read_reports(plain.out)["worker-0"]["losses"]
     return result
 
 
 def ps_part(
-    num_workers: int,
-    num_epochs: int,
-    kill_at_epoch: int,
-    compare: bool,
-    base: dict,
-    out: str,
-    timeout: float,
-    log,
+    num_workers: int, kill_at_epoch: int, compare: bool, base: TrainConfig, timeout: float, log
 ) -> dict:
-    flags = {**base, "num_epochs": num_epochs, "out": str(Path(out, "parameter_server"))}
+    config = dataclasses.replace(base, out=str(Path(base.out, "parameter_server")))
     victim = f"worker-{num_workers - 1}"
     log(
         f"parameter server: 2 ps, {num_workers} workers, killing {victim} during epoch "
@@ -179,32 +162,18 @@ def ps_part(
     cluster_ref: list = []
     on_line, state = kill_when(cluster_ref, victim, "chief-0", kill_at_epoch, log)
     spec = cluster_spec(num_workers=num_workers, num_ps=2, chief=True)
-
-    class Recorder(LocalCluster):  # hand the running cluster to the kill hook
-        def start(self):
-            cluster_ref.append(self)
-            super().start()
-
-    shutil.rmtree(Path(flags["out"], "reports"), ignore_errors=True)
-    with Recorder(spec, ps.MODULE, cli.to_argv(**flags), on_line=on_line) as cluster:
-        cluster.wait(timeout, tasks=["chief-0"])
-        lost = [n for n in cluster.tasks if n != "chief-0" and cluster.returncode(n)]
-    report = cc.read_reports(flags["out"])["chief-0"]
+    report = ps.run_local(spec, config, timeout, on_line=on_line, cluster_ref=cluster_ref)
     result = {
         "killed": state["epochs_done"],
-        "tasks_lost": lost,
+        "tasks_lost": report["tasks_lost"],
         "epochs_completed": len(report["losses"]),
         "losses": report["losses"],
     }
     if compare:
         log("uninterrupted parameter-server run, for comparison")
-        plain = {**flags, "out": str(Path(out, "parameter_server-uninterrupted"))}
-        result["uninterrupted_losses"] = ps.run_local(
-            cluster_spec(num_workers=num_workers, num_ps=2, chief=True),
-            plain,
-            plain["out"],
-            timeout,
-        )["losses"]
+        plain = dataclasses.replace(base, out=str(Path(base.out, "parameter_server-uninterrupted")))
+        spec = cluster_spec(num_workers=num_workers, num_ps=2, chief=True)
+        result["uninterrupted_losses"] = ps.run_local(spec, plain, timeout)["losses"]
     return result
 
 
@@ -235,25 +204,14 @@ def main(
     if num_workers < 2:
         raise cli.UsageError("--num-workers must be at least 2: one is killed, one carries on")
     log = cli.Progress("ch03.fault_tolerance")
-    base = dict(
-        model_type=model_type,
-        steps_per_epoch=steps_per_epoch,
-        batch_size=batch_size,
-        dataset=dataset,
-        data_dir=data_dir,
-        num_examples=num_examples,
-        seed=seed,
-        verbose=verbose,
-    )
+    base = TrainConfig.pick(locals())
     results: dict = {}
     if part in ("both", "collective"):
         results["collective"] = collective_part(
-            num_workers, num_epochs, kill_at_epoch, compare, base, out, timeout, max_restarts, log
+            num_workers, kill_at_epoch, compare, base, timeout, max_restarts, log
         )
     if part in ("both", "ps"):
-        results["ps"] = ps_part(
-            num_workers, num_epochs, kill_at_epoch, compare, base, out, timeout, log
-        )
+        results["ps"] = ps_part(num_workers, kill_at_epoch, compare, base, timeout, log)
     summarise(results, num_epochs)
     return results
 
@@ -319,15 +277,13 @@ def build_parser():
         help="which strategy to break (default: both)",
     )
     p.add_argument("--num-workers", type=cli.positive_int, default=2, help="(default: 2)")
-    p.add_argument("--num-epochs", type=cli.positive_int, default=6, help="(default: 6)")
+    add_training_flags(p, num_epochs=6, steps_per_epoch=10, batch_help="per-worker batch size")
     p.add_argument(
         "--kill-at-epoch",
         type=cli.positive_int,
         default=3,
         help="SIGKILL the last worker during this epoch (default: 3)",
     )
-    p.add_argument("--steps-per-epoch", type=cli.positive_int, default=10, help="(default: 10)")
-    p.add_argument("--batch-size", type=cli.positive_int, default=32, help="(default: 32)")
     p.add_argument(
         "--no-compare",
         dest="compare",
@@ -339,12 +295,6 @@ def build_parser():
         type=cli.non_negative_int,
         default=2,
         help="how often the all-reduce job is restarted (default: 2)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=cli.positive_float,
-        default=600,
-        help="seconds per run before every task is killed (default: 600)",
     )
     return p
 

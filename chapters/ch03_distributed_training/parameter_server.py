@@ -20,21 +20,29 @@ import shutil
 import sys
 from pathlib import Path
 
+from chapters.ch03_distributed_training.training import TrainConfig, add_training_flags
 from chapters.common import cli
 from chapters.common.cluster import LocalCluster, cluster_spec, task_from_env
 
 MODULE = "chapters.ch03_distributed_training.parameter_server"
 
 
-def run_local(spec, flags: dict, out: str, timeout: float, on_line=None) -> dict:
-    """Start every task of ``spec`` locally, wait for the chief, then stop the servers."""
+def run_local(
+    spec, config: TrainConfig, timeout: float, on_line=None, cluster_ref: list | None = None
+) -> dict:
+    """Start every task of ``spec`` locally, wait for the chief, then stop the servers.
+
+    ``cluster_ref``, when given, receives the running cluster (for hooks that kill a task).
+    """
     from chapters.ch03_distributed_training.collective_communication import read_reports
 
-    shutil.rmtree(Path(out, "reports"), ignore_errors=True)
-    with LocalCluster(spec, MODULE, cli.to_argv(**flags), on_line=on_line) as cluster:
+    shutil.rmtree(Path(config.out, "reports"), ignore_errors=True)
+    with LocalCluster(spec, MODULE, config.argv(), on_line=on_line) as cluster:
+        if cluster_ref is not None:
+            cluster_ref.append(cluster)
         cluster.wait(timeout, tasks=["chief-0"])  # ps and worker servers never exit by themselves
         lost = [name for name in cluster.tasks if name != "chief-0" and cluster.returncode(name)]
-    report = read_reports(out)["chief-0"]
+    report = read_reports(config.out)["chief-0"]
     report["tasks_lost"] = lost
     return report
 
@@ -92,18 +100,7 @@ def main(
     verbose: bool = False,
 ) -> dict:
     """Launch (or, under ``TF_CONFIG``, be one task of) a parameter-server training job."""
-    flags = dict(
-        model_type=model_type,
-        num_epochs=num_epochs,
-        steps_per_epoch=steps_per_epoch,
-        batch_size=batch_size,
-        dataset=dataset,
-        data_dir=data_dir,
-        num_examples=num_examples,
-        out=out,
-        seed=seed,
-        verbose=verbose,
-    )
+    config = TrainConfig.pick(locals())
     task = task_from_env()
     if task is not None:
         from chapters.ch03_distributed_training import training
@@ -112,7 +109,7 @@ def main(
         if task_type in ("ps", "worker"):
             training.serve_forever(task_type, task_index, cluster)
             return {}
-        report = training.train_parameter_server(**flags)
+        report = training.train_parameter_server(config)
         sys.stdout.flush()
         # gRPC threads of the coordinator can hang a normal interpreter exit: leave at once.
         os._exit(0)
@@ -121,7 +118,7 @@ def main(
     log = cli.Progress("ch03.parameter_server")
     spec = cluster_spec(num_workers=num_workers, num_ps=num_ps, chief=True)
     log(f"starting {num_ps} ps, {num_workers} workers and a coordinator on localhost")
-    report = run_local(spec, flags, out, timeout)
+    report = run_local(spec, config, timeout)
     summarise(report)
     return report
 
@@ -135,19 +132,11 @@ def build_parser():
     p.add_argument(
         "--num-workers", type=cli.positive_int, default=2, help="worker tasks (default: 2)"
     )
-    p.add_argument("--num-epochs", type=cli.positive_int, default=3, help="(default: 3)")
-    p.add_argument("--steps-per-epoch", type=cli.positive_int, default=20, help="(default: 20)")
-    p.add_argument(
-        "--batch-size",
-        type=cli.positive_int,
-        default=32,
-        help="per-worker batch size; global = this x workers (default: 32)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=cli.positive_float,
-        default=600,
-        help="seconds before every task is killed (default: 600)",
+    add_training_flags(
+        p,
+        num_epochs=3,
+        steps_per_epoch=20,
+        batch_help="per-worker batch size; global = this x workers",
     )
     return p
 

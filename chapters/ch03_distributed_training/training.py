@@ -7,6 +7,7 @@ epochs run) that the launcher gathers into the summary.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -16,10 +17,62 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from chapters.common import cli
 from chapters.common.cluster import is_chief, task_from_env
 from chapters.common.data import load_fashion_mnist, normalize
 from chapters.common.models import build_model
 from chapters.common.tf_setup import tf as import_tf
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """The training settings every task of a chapter 3 job shares.
+
+    A launcher passes them on to each task as the same flags (:meth:`argv`), exactly as a TFJob
+    manifest passes ``args`` to every replica.
+    """
+
+    model_type: str = "cnn"
+    num_epochs: int = 2
+    steps_per_epoch: int = 20
+    batch_size: int = 32  # per replica (all-reduce) or per worker (parameter server)
+    dataset: str = "auto"
+    data_dir: str | None = None
+    num_examples: int | None = 4000
+    out: str = "out"
+    seed: int = 42
+    verbose: bool = False
+
+    @classmethod
+    def pick(cls, values: dict) -> TrainConfig:
+        """The fields found in ``values`` (an example's ``main`` passes its ``locals()``)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+    def argv(self, **extra) -> list[str]:
+        return cli.to_argv(**dataclasses.asdict(self), **extra)
+
+
+def add_training_flags(p, *, num_epochs: int, steps_per_epoch: int, batch_help: str) -> None:
+    """The flags of :class:`TrainConfig` (beyond the common ones) plus ``--timeout``."""
+    p.add_argument(
+        "--num-epochs", type=cli.positive_int, default=num_epochs, help=f"(default: {num_epochs})"
+    )
+    p.add_argument(
+        "--steps-per-epoch",
+        type=cli.positive_int,
+        default=steps_per_epoch,
+        help=f"(default: {steps_per_epoch})",
+    )
+    p.add_argument(
+        "--batch-size", type=cli.positive_int, default=32, help=f"{batch_help} (default: 32)"
+    )
+    p.add_argument(
+        "--timeout",
+        type=cli.positive_float,
+        default=600,
+        help="seconds before every task is killed (default: 600)",
+    )
 
 
 def weights_digest(model) -> tuple[str, float]:
@@ -92,51 +145,44 @@ def save_on_every_worker(base: str | os.PathLike, chief: bool, save: Callable[[s
     return path
 
 
-def train_collective(
-    *,
-    model_type: str,
-    num_epochs: int,
-    steps_per_epoch: int,
-    batch_size: int,
-    dataset: str,
-    data_dir: str | None,
-    num_examples: int | None,
-    out: str,
-    seed: int,
-    verbose: bool,
-    backup_dir: str | None = None,
-) -> dict:
+def train_collective(config: TrainConfig, backup_dir: str | None = None) -> dict:
     """One worker of a ``MultiWorkerMirroredStrategy`` (all-reduce) job; returns its report."""
-    tf = import_tf(verbose, seed)
+    tf = import_tf(config.verbose, config.seed)
     task_type, task_index, cluster = task_from_env() or ("worker", 0, {"worker": ["local"]})
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     replicas = strategy.num_replicas_in_sync
-    global_batch_size = batch_size * replicas  # the global batch scales with the workers
+    global_batch_size = config.batch_size * replicas  # the global batch scales with the workers
     chief = is_chief(task_type, task_index, cluster)
-    split = load_fashion_mnist("train", dataset, data_dir, num_examples, seed)
+    split = load_fashion_mnist(
+        "train", config.dataset, config.data_dir, config.num_examples, config.seed
+    )
     options = tf.data.Options()
     # In-memory data cannot be sharded by files: each worker keeps every N-th batch instead.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     train = (
         split.to_dataset()
         .map(normalize)
-        .shuffle(len(split), seed=seed)
+        .shuffle(len(split), seed=config.seed)
         .repeat()
         .batch(global_batch_size)
         .with_options(options)
     )
     with strategy.scope():
-        model = build_model(model_type)
+        model = build_model(config.model_type)
     reporter = epoch_reporter()
     callbacks = [reporter]
     if backup_dir:
         callbacks.append(tf.keras.callbacks.BackupAndRestore(backup_dir=backup_dir))
     start = time.perf_counter()
     history = model.fit(
-        train, epochs=num_epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=0
+        train,
+        epochs=config.num_epochs,
+        steps_per_epoch=config.steps_per_epoch,
+        callbacks=callbacks,
+        verbose=0,
     )
     seconds = time.perf_counter() - start
-    out_dir = Path(out)
+    out_dir = Path(config.out)
     checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
     save_on_every_worker(
         out_dir / "checkpoints" / "final",
@@ -145,7 +191,7 @@ def train_collective(
     )
     model_path = save_on_every_worker(out_dir / "saved_model" / "1", chief, model.save)
     digest, norm = weights_digest(model)
-    steps_run = len(history.epoch) * steps_per_epoch
+    steps_run = len(history.epoch) * config.steps_per_epoch
     report = {
         "task": f"{task_type}-{task_index}",
         "chief": chief,
@@ -212,22 +258,10 @@ def placement(model) -> list[dict]:
 
 
 def train_parameter_server(
-    *,
-    model_type: str,
-    num_epochs: int,
-    steps_per_epoch: int,
-    batch_size: int,
-    dataset: str,
-    data_dir: str | None,
-    num_examples: int | None,
-    out: str,
-    seed: int,
-    verbose: bool,
-    min_shard_bytes: int = 256 << 10,
-    probes: int = 8,
+    config: TrainConfig, min_shard_bytes: int = 256 << 10, probes: int = 8
 ) -> dict:
     """The coordinator (chief) of a ``ParameterServerStrategy`` job; returns its report."""
-    tf = import_tf(verbose, seed)
+    tf = import_tf(config.verbose, config.seed)
     task_type, task_index, cluster = task_from_env()
     num_ps, num_workers = len(cluster.get("ps", [])), len(cluster.get("worker", []))
     resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
@@ -239,8 +273,10 @@ def train_parameter_server(
     strategy = tf.distribute.experimental.ParameterServerStrategy(
         resolver, variable_partitioner=partitioner
     )
-    global_batch_size = batch_size * num_workers
-    split = load_fashion_mnist("train", dataset, data_dir, num_examples, seed)
+    global_batch_size = config.batch_size * num_workers
+    split = load_fashion_mnist(
+        "train", config.dataset, config.data_dir, config.num_examples, config.seed
+    )
 
     def dataset_fn(input_context):
         # Runs on every worker. Each shuffles with its own seed, so workers see different
@@ -256,7 +292,7 @@ def train_parameter_server(
         )
 
     with strategy.scope():
-        model = build_model(model_type, legacy_optimizer=True)
+        model = build_model(config.model_type, legacy_optimizer=True)
     coordinator = tf.distribute.experimental.coordinator.ClusterCoordinator(strategy)
     largest = max(model.trainable_variables, key=lambda v: int(tf.size(v)))
 
@@ -277,15 +313,15 @@ def train_parameter_server(
     reporter = epoch_reporter()
     history = model.fit(
         tf.keras.utils.experimental.DatasetCreator(dataset_fn),
-        epochs=num_epochs,
-        steps_per_epoch=steps_per_epoch,
+        epochs=config.num_epochs,
+        steps_per_epoch=config.steps_per_epoch,
         callbacks=[reporter],
         verbose=0,
     )
     seconds = time.perf_counter() - start
     after = probe_workers()
     local = (int(model.optimizer.iterations.numpy()), round(float(weights_sum().numpy()), 4))
-    out_dir = Path(out)
+    out_dir = Path(config.out)
     model_path = out_dir / "saved_model" / "1"
     model.save(str(model_path))
     report = {
@@ -300,7 +336,7 @@ def train_parameter_server(
         "probes_after": after,
         "coordinator_view": local,
         "epoch_seconds": reporter.seconds,
-        "examples_per_s": num_epochs * steps_per_epoch * global_batch_size / seconds,
+        "examples_per_s": config.num_epochs * config.steps_per_epoch * global_batch_size / seconds,
         "saved_model": str(model_path),
     }
     reports = out_dir / "reports"

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from chapters.ch04_model_serving.server import add_model_dir_flag
 from chapters.common import cli
 
 
@@ -377,11 +378,7 @@ def build_parser():
         default=3.0,
         help="seconds to keep watching after the last event (default: 3)",
     )
-    p.add_argument(
-        "--model-dir",
-        default=None,
-        help="SavedModel to run (default: train a small one into OUT/model)",
-    )
+    add_model_dir_flag(p)
     return p
 
 

@@ -21,7 +21,7 @@ import threading
 from chapters.ch04_model_serving.inference import to_instances
 from chapters.ch04_model_serving.loadbalancer import RoundRobinBalancer, drive, via
 from chapters.ch04_model_serving.replicas import ServerReplicas
-from chapters.ch04_model_serving.server import ensure_model
+from chapters.ch04_model_serving.server import add_model_dir_flag, ensure_model
 from chapters.common import cli
 from chapters.common.data import load_fashion_mnist
 
@@ -125,11 +125,7 @@ def build_parser():
     p.add_argument(
         "--batch-size", type=cli.positive_int, default=8, help="images per request (default: 8)"
     )
-    p.add_argument(
-        "--model-dir",
-        default=None,
-        help="SavedModel to serve (default: train a small one into OUT/model)",
-    )
+    add_model_dir_flag(p)
     p.add_argument(
         "--no-kill", dest="kill", action="store_false", help="skip the killed-replica run"
     )

@@ -74,6 +74,16 @@ def ensure_model(
     return path
 
 
+def add_model_dir_flag(p) -> None:
+    """``--model-dir``, shared by every chapter 4 example that runs the model."""
+    p.add_argument(
+        "--model-dir",
+        default=None,
+        help="SavedModel to serve, e.g. out/ch03_collective/saved_model/1 "
+        "(default: train a small one into OUT/model)",
+    )
+
+
 def build_kserve_model(name: str, model_dir: Path, max_instances: int):
     """The ``kserve.Model`` subclass, built lazily so importing this module stays cheap."""
     import kserve
@@ -237,11 +247,7 @@ def build_parser():
     p.add_argument(
         "--host", default="0.0.0.0", help="address to bind (default: all; tests use 127.0.0.1)"
     )
-    p.add_argument(
-        "--model-dir",
-        default=None,
-        help="SavedModel to serve (default: train a small one into OUT/model)",
-    )
+    add_model_dir_flag(p)
     p.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help="name in the URL")
     p.add_argument(
         "--max-instances",

@@ -23,7 +23,7 @@ import requests
 
 from chapters.ch04_model_serving.client import ServingError, predict
 from chapters.ch04_model_serving.replicas import ServerReplicas
-from chapters.ch04_model_serving.server import ensure_model
+from chapters.ch04_model_serving.server import add_model_dir_flag, ensure_model
 from chapters.common import cli
 from chapters.common.data import load_fashion_mnist
 
@@ -152,11 +152,7 @@ def build_parser():
         default=128,
         help="most images one shard takes per request (default: 128)",
     )
-    p.add_argument(
-        "--model-dir",
-        default=None,
-        help="SavedModel to serve (default: train a small one into OUT/model)",
-    )
+    add_model_dir_flag(p)
     return p
 
 

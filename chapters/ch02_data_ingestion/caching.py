@@ -182,8 +182,26 @@ def main(
             f"({none / max(mem, 1e-9):.1f}x); values identical in every mode: "
             f"{'yes' if results['values_identical'] else 'NO'}."
         )
+    results["plot"] = str(draw_epochs(results["modes"], Path(out) / "ch02_caching.png"))
+    print(f"Plot of the epoch times: {results['plot']}")
     (cli.writable_dir(out) / "ch02_caching.json").write_text(json.dumps(results, indent=2))
     return results
+
+
+def draw_epochs(modes: dict, path: Path) -> Path:
+    """Grouped bars: seconds per epoch for each pipeline."""
+
+    def draw(ax) -> None:
+        width = 0.8 / len(modes)
+        for i, (mode, epochs) in enumerate(modes.items()):
+            xs = [e + i * width for e in range(len(epochs))]
+            ax.bar(xs, [e["seconds"] for e in epochs], width, label=mode)
+        ax.set_xticks([e + 0.4 - width / 2 for e in range(len(next(iter(modes.values()))))])
+        ax.set_xticklabels([f"epoch {e + 1}" for e in range(len(next(iter(modes.values()))))])
+        ax.set_ylabel("seconds")
+        ax.legend()
+
+    return cli.save_plot(draw, path, "Caching: the cache pays off from the second epoch")
 
 
 def mode_list(text: str) -> list[str]:

@@ -84,3 +84,7 @@ def test_a_different_configuration_does_not_reuse_a_stale_cache(tmp_path):
     other = caching.main(preprocess_cost=3, **kwargs)
     assert not other["disk_cache_reused"]
     assert other["modes"]["disk"][0]["preprocessed"] == 50
+
+
+def test_epoch_plot_is_written(result):
+    assert Path(result["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

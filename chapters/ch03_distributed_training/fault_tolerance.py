@@ -90,12 +90,15 @@ def run_collective_attempts(
             codes = cluster.wait(timeout, fail_fast=False)
         marks = [m.groups() for line in cluster.lines("worker-0") if (m := EPOCH.match(line))]
         begun = [int(epoch) for kind, epoch in marks if kind == "BEGIN"]
+        ended = [int(epoch) for kind, epoch in marks if kind == "END"]
         record = {
             "attempt": attempt + 1,
             "exit_codes": codes,
-            "killed": state["epochs_done"],
+            # Exact, unlike the count at the moment of the kill: after the kill the survivor
+            # cannot finish another synchronous epoch, so its EPOCH_END lines are the epochs done.
+            "killed": len(ended) if state["epochs_done"] is not None else None,
             "first_epoch": begun[0] if begun else None,
-            "epochs_ended": [int(epoch) for kind, epoch in marks if kind == "END"],
+            "epochs_ended": ended,
         }
         attempts.append(record)
         log(

@@ -172,7 +172,8 @@ def train_collective(config: TrainConfig, backup_dir: str | None = None) -> dict
     reporter = epoch_reporter()
     callbacks = [reporter]
     if backup_dir:
-        callbacks.append(tf.keras.callbacks.BackupAndRestore(backup_dir=backup_dir))
+        # First in the list: by the time EPOCH_END is printed, that epoch is backed up.
+        callbacks.insert(0, tf.keras.callbacks.BackupAndRestore(backup_dir=backup_dir))
     start = time.perf_counter()
     history = model.fit(
         train,

@@ -50,3 +50,55 @@ def test_every_example_is_in_a_chapter_readme():
     listed = mentioned(r"python -m (chapters[\w.]*)")
     missing = [m for m in EXAMPLES if m not in listed and not m.endswith(".bench")]
     assert not missing, f"examples without a README run line: {missing}"
+
+
+def test_scripts_are_strict_bash_that_parses():
+    import subprocess
+
+    scripts = sorted((ROOT / "scripts").glob("*.sh"))
+    assert {p.name for p in scripts} >= {
+        "kind-up.sh",
+        "install-addons.sh",
+        "build-load.sh",
+        "deploy.sh",
+        "smoke.sh",
+        "kind-down.sh",
+    }
+    for script in scripts:
+        assert subprocess.run(["bash", "-n", str(script)]).returncode == 0, script
+        text = script.read_text()
+        assert "set -euo pipefail" in text or 'source "$(dirname "$0")/lib.sh"' in text, script
+
+
+def test_makefile_targets_use_existing_scripts_and_modules():
+    makefile = (ROOT / "Makefile").read_text()
+    for script in re.findall(r"bash (scripts/[\w.-]+)", makefile):
+        assert (ROOT / script).exists(), script
+    for module in re.findall(r"-m (chapters[\w.]+)", makefile):
+        assert importlib.util.find_spec(module) is not None, module
+    for target in ("install", "test", "lint", "bench", "clean", "help", "validate"):
+        assert re.search(rf"^{target}:.*## ", makefile, re.M), target
+
+
+def test_dockerfile_runs_as_non_root_and_copies_what_exists():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    users = re.findall(r"^USER (\S+)", dockerfile, re.M)
+    assert users and users[-1] not in ("root", "0")
+    for line in re.findall(r"^COPY (.+)$", dockerfile, re.M):
+        for source in line.split()[:-1]:
+            assert (ROOT / source).exists(), source
+
+
+def test_ci_runs_the_readme_commands():
+    import yaml
+
+    ci_run = (ROOT / ".ci/run").read_text()
+    assert "make install" in ci_run and "make test" in ci_run
+    readme = (ROOT / "README.md").read_text()
+    assert "make install" in readme and "make test" in readme
+    workflow = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
+    steps = [s.get("run", "") for s in workflow["jobs"]["test"]["steps"]]
+    assert "bash .ci/run" in steps
+    kind_steps = " ".join(s.get("run", "") for s in workflow["jobs"]["kind"]["steps"])
+    for target in ("kind-up", "deploy", "smoke", "test-kind", "kind-down"):
+        assert f"make {target}" in kind_steps, target

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Build the one image from the repository root and load it into the kind nodes.
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 need docker kind
 log "building $IMAGE"

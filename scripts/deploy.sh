@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Apply every chapter's manifests (kustomize overlay for kind). Re-running replaces finished jobs.
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 need kubectl
 overlay="${1:-$ROOT/manifests/overlays/kind}"

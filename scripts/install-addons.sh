@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the operators the manifests need: Kubeflow Training Operator (TFJob, chapter 3) and,
 # unless INSTALL_KSERVE=0, cert-manager + KServe in Standard mode (InferenceService, chapter 4).
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 need kubectl
 log "installing Kubeflow Training Operator $TRAINING_OPERATOR_REF"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Create the kind cluster (idempotent).
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 need docker kind kubectl
 if kind get clusters | grep -qx "$CLUSTER_NAME"; then

@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the variables are used by the scripts that source this file
 # Shared settings for the kind scripts (sourced, not run).
 set -euo pipefail
 CLUSTER_NAME="${CLUSTER_NAME:-dmlp}"

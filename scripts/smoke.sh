@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bounded checks that what `make deploy` applied works: every TFJob succeeds (chapter 3), then the
 # model services answer a real client (chapter 4), from a pod inside the cluster.
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 need kubectl
 timeout="${SMOKE_TIMEOUT:-900s}"

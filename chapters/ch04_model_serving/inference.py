@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -165,7 +164,3 @@ def to_instances(images: np.ndarray, png: bool = False) -> list:
     if png:
         return [{"b64": encode_png(image)} for image in images]
     return np.asarray(images).reshape(-1, 28, 28).astype(int).tolist()
-
-
-def class_ids(predictions: Sequence[dict]) -> list[int]:
-    return [int(p["class_id"]) for p in predictions]

@@ -143,10 +143,6 @@ def drive(
     return result
 
 
-def same_body(body: dict) -> Callable[[requests.Session, int], dict]:
-    return lambda _session, _i: body
-
-
 def via(balancer: RoundRobinBalancer, bodies: Sequence[dict]):
     """A ``send`` for :func:`drive`: request i carries ``bodies[i % len(bodies)]``."""
     return lambda session, i: balancer.post(bodies[i % len(bodies)], session)

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from chapters.common.cli import UsageError
+from chapters.common.errors import UsageError
 
 TASK_TYPES = ("chief", "worker", "ps", "evaluator")
 

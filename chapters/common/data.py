@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chapters.common.cli import UsageError
+from chapters.common.errors import UsageError
 
 DATASET_CHOICES = ("auto", "tfds", "synthetic")
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}

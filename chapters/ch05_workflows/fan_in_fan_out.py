@@ -23,6 +23,17 @@ from chapters.common.settings import DataSettings, option
 from chapters.common.workflow import argo, report
 
 
+@dataclass(frozen=True)
+class Settings(DataSettings):
+    num_examples: int | None = option(
+        2000, "training examples (the test split gets a quarter)", minimum=10
+    )
+    train_steps: int = option(60, "training steps of each model", minimum=1)
+    batch_size: int = option(32, "examples per training step", minimum=1)
+    top: int = option(2, "how many of the best models the ensemble averages", minimum=1, maximum=3)
+    step_timeout: float = option(300.0, "seconds before a step is killed", minimum=1)
+
+
 @script(constructor="runner", **argo.script_options())
 def prepare_data(out: str, dataset: str, num_examples: int, seed: int) -> dict:
     """The one step everything fans out from: write the train and test split once."""
@@ -44,31 +55,21 @@ def ensemble(models: list, data: dict, top: int) -> dict:
 with Workflow(
     **argo.workflow_options("fan-in-fan-out"),
     entrypoint="pipeline",
-    arguments={
-        "out": f"{argo.DATA_MOUNT}/ch05/fan-in-fan-out",
-        "dataset": "synthetic",
-        "num_examples": "2000",
-        "seed": "42",
-        "train_steps": "60",
-        "batch_size": "32",
-        "top": "2",
-    },
+    arguments=argo.defaults(
+        Settings(),
+        *("num_examples", "seed", "train_steps", "batch_size", "top"),
+        out=f"{argo.DATA_MOUNT}/ch05/fan-in-fan-out",
+        dataset="synthetic",
+    ),
 ) as WORKFLOW:
     with DAG(name="pipeline"):
-        data = prepare_data(
-            arguments={
-                p: f"{{{{workflow.parameters.{p}}}}}"
-                for p in ("out", "dataset", "num_examples", "seed")
-            }
-        )
+        data = prepare_data(arguments=argo.from_workflow("out", "dataset", "num_examples", "seed"))
         models = train_model(
             with_items=list(MODEL_TYPES),  # fan-out: one parallel step per model type
             arguments={
                 "data": data.result,
                 "model_type": "{{item}}",
-                "train_steps": "{{workflow.parameters.train_steps}}",
-                "batch_size": "{{workflow.parameters.batch_size}}",
-                "seed": "{{workflow.parameters.seed}}",
+                **argo.from_workflow("train_steps", "batch_size", "seed"),
             },
         )
         best = ensemble(  # fan-in: waits for every model, reads all their results as one list
@@ -133,17 +134,6 @@ def combine(models: list, data: dict, top: int) -> dict:
 # ---------------------------------------------------------------------------- the example
 
 
-@dataclass(frozen=True)
-class Settings(DataSettings):
-    num_examples: int | None = option(
-        2000, "training examples (the test split gets a quarter)", minimum=10
-    )
-    train_steps: int = option(60, "training steps of each model", minimum=1)
-    batch_size: int = option(32, "examples per training step", minimum=1)
-    top: int = option(2, "how many of the best models the ensemble averages", minimum=1, maximum=3)
-    step_timeout: float = option(300.0, "seconds before a step is killed", minimum=1)
-
-
 @dataclass
 class Result:
     accuracy: dict[str, float]
@@ -157,15 +147,11 @@ class Result:
 
 def main(settings: Settings) -> Result:
     out = cli.writable_dir(Path(settings.out) / "ch05" / "fan-in-fan-out").resolve()
-    arguments = {
-        "out": str(out),
-        "dataset": settings.dataset,
-        "num_examples": settings.num_examples,
-        "seed": settings.seed,
-        "train_steps": settings.train_steps,
-        "batch_size": settings.batch_size,
-        "top": settings.top,
-    }
+    arguments = argo.defaults(
+        settings,
+        *("dataset", "num_examples", "seed", "train_steps", "batch_size", "top"),
+        out=str(out),
+    )
     run = workflow.run(
         WORKFLOW, arguments, step_timeout=settings.step_timeout, echo=settings.verbose
     )

@@ -56,3 +56,13 @@ def script_options(cpu: str = "250m", memory: str = "512Mi") -> dict:
         "volume_mounts": [m.VolumeMount(name="data", mount_path=DATA_MOUNT)],
         "resources": Resources(cpu_request=cpu, memory_request=memory),
     }
+
+
+def defaults(settings, *names: str, **overrides: str) -> dict[str, str]:
+    """Workflow arguments from an example's settings (declared once), e.g. ``seed: "42"``."""
+    return {**{n: str(getattr(settings, n)) for n in names}, **overrides}
+
+
+def from_workflow(*names: str) -> dict[str, str]:
+    """Step arguments that pass the workflow's parameters through: ``{"seed": "{{...seed}}"}``."""
+    return {n: "{{workflow.parameters." + n + "}}" for n in names}

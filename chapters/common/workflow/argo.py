@@ -26,9 +26,9 @@ DATA_MOUNT = "/data"
 CACHE_CONFIGMAP = "dmlp-workflow-cache"  # in the controller's namespace (argo), label type=Cache
 
 
-def workflow_options(name: str, chapter: str = "ch05") -> dict:
-    """``Workflow(...)`` keyword arguments: name, namespace, labels and the pod-level settings."""
-    return {
+def workflow_options(name: str, chapter: str = "ch05", data: bool = True) -> dict:
+    """``Workflow(...)`` keyword arguments: name, namespace, labels, pod settings, the data PVC."""
+    options = {
         "name": name,
         "namespace": NAMESPACE,
         "labels": {"app.kubernetes.io/part-of": "dmlp", "dmlp/chapter": chapter},
@@ -39,23 +39,23 @@ def workflow_options(name: str, chapter: str = "ch05") -> dict:
         "security_context": m.PodSecurityContext(
             run_as_non_root=True, run_as_user=1000, fs_group=1000
         ),
-        "volumes": [
-            m.Volume(
-                name="data",
-                persistent_volume_claim=m.PersistentVolumeClaimVolumeSource(claim_name=DATA_PVC),
-            )
-        ],
     }
+    if data:
+        claim = m.PersistentVolumeClaimVolumeSource(claim_name=DATA_PVC)
+        options["volumes"] = [m.Volume(name="data", persistent_volume_claim=claim)]
+    return options
 
 
-def script_options(cpu: str = "250m", memory: str = "512Mi") -> dict:
+def script_options(cpu: str = "250m", memory: str = "512Mi", data: bool = True) -> dict:
     """``@script(...)`` keyword arguments: the project image, the data volume, small requests."""
-    return {
+    options = {
         "image": IMAGE,
         "image_pull_policy": "IfNotPresent",
-        "volume_mounts": [m.VolumeMount(name="data", mount_path=DATA_MOUNT)],
         "resources": Resources(cpu_request=cpu, memory_request=memory),
     }
+    if data:
+        options["volume_mounts"] = [m.VolumeMount(name="data", mount_path=DATA_MOUNT)]
+    return options
 
 
 def defaults(settings, *names: str, **overrides: str) -> dict[str, str]:

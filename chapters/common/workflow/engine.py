@@ -241,9 +241,10 @@ class Engine:
         if memo and self.cache is not None:
             try:
                 key = expr.substitute(memo["key"], scope)
-                max_age = expr.duration(memo["maxAge"]) if memo.get("maxAge") else None
+                age = expr.substitute(str(memo.get("maxAge") or ""), scope)
+                max_age = expr.duration(age, "memoize.maxAge") if age else None
                 cached = self.cache.load(memo["cache"]["configMap"]["name"], key, max_age)
-            except (expr.MissingVariable, UsageError) as err:
+            except (expr.MissingVariable, expr.ExpressionError, UsageError) as err:
                 return self.finish(record, "Error", f"memoize: {err}")
             if cached is not None:
                 record.cache, record.outputs = "hit", cached

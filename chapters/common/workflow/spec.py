@@ -192,7 +192,7 @@ def _check_template(t: dict, templates: dict) -> None:
         cache = memo.get("cache") or {}
         if not memo.get("key") or not (cache.get("configMap") or {}).get("name"):
             raise UnsupportedWorkflow(f"{where}: memoize needs key and cache.configMap.name")
-        if memo.get("maxAge"):
+        if memo.get("maxAge") and "{{" not in str(memo["maxAge"]):
             _guard(lambda: expr.duration(memo["maxAge"], "memoize.maxAge"), where)
     for io in ("inputs", "outputs"):
         section = t.get(io) or {}

@@ -38,7 +38,7 @@ from chapters.common.workflow.engine import (
     WorkflowFailed,
     WorkflowResult,
 )
-from chapters.common.workflow.spec import UnsupportedWorkflow, check, load
+from chapters.common.workflow.spec import UnsupportedWorkflow, check, load, workflow_name
 
 __all__ = [
     "ROW_HEADERS",
@@ -82,9 +82,7 @@ def run(
             root,
             Path(cache_dir) if cache_dir is not None else None,
             step_timeout,
-            _Log(
-                cli.Progress(data.get("metadata", {}).get("generateName", "wf").rstrip("-"), quiet)
-            ),
+            _Log(cli.Progress(workflow_name(data), quiet)),
             echo,
         )
         result = engine.run()

@@ -650,6 +650,8 @@ class Engine:
 
         container = t[kind]
         declared = _declared_paths(t)
+        for path in declared:  # the folders a pod would have (/tmp, the volume mounts)
+            Path(local(path)).parent.mkdir(parents=True, exist_ok=True)
         scope = dict(scope)
         for a in (t.get("inputs") or {}).get("artifacts") or []:
             scope[f"inputs.artifacts.{a['name']}.path"] = local(a.get("path", f"/tmp/{a['name']}"))

@@ -81,6 +81,7 @@ RESOURCE_CLUSTER_ONLY = {"setOwnerReference", "flags"}
 RETRY_FIELDS = {"limit", "retryPolicy", "backoff"}
 BACKOFF_FIELDS = {"duration", "factor", "maxDuration"}
 PYTHONS = ("python", "python3")
+LOCAL_MODULES = ("chapters.",)  # what a container may run locally: the project image's modules
 
 
 class UnsupportedWorkflow(UsageError):
@@ -251,7 +252,7 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
         edges[name] = needs
     cycle = find_cycle(edges)
     if cycle:
-        raise UnsupportedWorkflow(f"{where}: dependency cycle {' -> '.join(cycle)}")
+        raise UnsupportedWorkflow(f"{where}: dependency cycle {' -> '.join(reversed(cycle))}")
 
 
 def find_cycle(edges: Mapping[str, list[str]]) -> list[str] | None:
@@ -303,7 +304,7 @@ def _check_container(c: dict, kind: str, where: str) -> None:
 def project_module(command_line: list[str]) -> str | None:
     """``chapters.x.y`` for ``["python", "-m", "chapters.x.y", ...]``, else ``None``."""
     if len(command_line) >= 3 and command_line[0] in PYTHONS and command_line[1] == "-m":
-        if command_line[2].startswith("chapters."):
+        if command_line[2].startswith(LOCAL_MODULES):
             return command_line[2]
     return None
 

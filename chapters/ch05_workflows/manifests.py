@@ -60,9 +60,8 @@ def main(flags: Flags) -> list[str]:
         raise cli.UsageError(
             f"{len(stale)} manifest(s) differ from the Hera definitions; run with --write"
         )
-    print(
-        f"{len(workflows())} workflows checked, {len(stale)} {'written' if flags.write else 'stale'}"
-    )
+    done = "written" if flags.write else "stale"
+    print(f"{len(workflows())} workflows checked, {len(stale)} {done}")
     return stale
 
 

@@ -31,6 +31,7 @@ from chapters.common.workflow.cache import MemoCache
 
 PROJECT_ROOT = Path(chapters.__file__).resolve().parents[1]
 DONE = ("Succeeded", "Failed", "Error", "Skipped", "Omitted")
+HEARTBEAT = 10.0  # seconds between "still running" lines of a long step
 RESULT_LIMIT = 256 * 1024  # Argo keeps the last 256 kB of stdout as outputs.result
 
 
@@ -180,7 +181,7 @@ class Engine:
             timer.daemon = True
             timer.start()
         try:
-            root = self.execute(entry, self.name, {}, {}, None, dict(self.scope))
+            root = self.execute(entry, self.name, {}, {}, None)
         except KeyboardInterrupt:
             self.cancel.set()
             raise
@@ -224,7 +225,6 @@ class Engine:
         parameters: dict[str, str],
         artifacts: dict[str, str],
         parent: str | None,
-        caller_scope: dict[str, str],
     ) -> NodeRecord:
         t = self.templates[template_name]
         kind = next(k for k in spec.KINDS if k in t)
@@ -248,7 +248,6 @@ class Engine:
                 return self.finish(record, "Error", f"memoize: {err}")
             if cached is not None:
                 record.cache, record.outputs = "hit", cached
-                record.type = "Pod" if node_type == "Pod" else node_type
                 self.log(f"cache hit  {node_id}  (key {key})")
                 return self.finish(record, "Succeeded", f"memoized: key {key}", quiet=True)
             record.cache = "miss"
@@ -264,13 +263,13 @@ class Engine:
             if self.cancel.is_set():
                 phase, message = "Failed", "cancelled"
                 break
-            phase, message, outputs = self.attempt(t, kind, record, scope, caller_scope, attempt)
+            phase, message, outputs = self.attempt(t, kind, record, scope, attempt)
             record.outputs = outputs
             if phase == "Succeeded":
                 break
             if attempt < limit:
                 wait = delay * factor**attempt
-                if max_wait is not None and record.started + wait > self.now() + max_wait:
+                if max_wait is not None and self.now() + wait - record.started > max_wait:
                     message += f"; backoff maxDuration {backoff['maxDuration']} reached"
                     break
                 self.log(
@@ -286,11 +285,11 @@ class Engine:
         return self.finish(record, phase, message, quiet=not record.leaf)
 
     def finish(self, record: NodeRecord, phase: str, message: str, quiet: bool = False):
+        """Close a node; steps that ran (or were skipped) get a progress line."""
         record.phase, record.message, record.finished = phase, message, self.now()
-        if not quiet or phase != "Succeeded":
-            if record.leaf or phase not in ("Succeeded",):
-                note = f": {_short(message)}" if message and phase != "Succeeded" else ""
-                self.log(f"{phase:<10} {record.id}  {record.duration:.1f}s{note}")
+        if not quiet and (record.leaf or record.type == "Skipped"):
+            note = f": {_short(message)}" if message and phase != "Succeeded" else ""
+            self.log(f"{phase:<10} {record.id}  {record.duration:.1f}s{note}")
         return record
 
     def input_scope(self, t: dict, parameters: dict, artifacts: dict) -> dict[str, str]:
@@ -320,7 +319,7 @@ class Engine:
                 scope[f"__from.{a['name']}"] = artifacts[a["name"]]
         return scope
 
-    def attempt(self, t, kind, record, scope, caller_scope, attempt):
+    def attempt(self, t, kind, record, scope, attempt):
         if kind == "steps":
             return self.run_steps(t, record, scope)
         if kind == "dag":
@@ -460,7 +459,7 @@ class Engine:
                 )
             )
             return self.finish(node, "Error", f"arguments: {err}")
-        return self.execute(call["template"], node_id, params, arts, parent_id, scope)
+        return self.execute(call["template"], node_id, params, arts, parent_id)
 
     def in_parallel(self, jobs: list, parent: NodeRecord) -> list[NodeRecord]:
         """Run ``jobs`` (callables returning records) in threads; the template's parallelism."""
@@ -538,7 +537,7 @@ class Engine:
                 )
             if self.cancel.is_set():
                 return "Failed", "cancelled", {}
-        return "Succeeded", "", self.template_outputs(t, scope)
+        return "Succeeded", "", {}
 
     def run_dag(self, t, record, scope):
         record.phase = "Running"
@@ -615,9 +614,7 @@ class Engine:
                             started=self.now(),
                         )
                     )
-                    done[name] = self.finish(
-                        node, "Omitted", "dependencies not satisfied", quiet=True
-                    )
+                    done[name] = self.finish(node, "Omitted", "dependencies not satisfied")
             changed.wait(0.1)
             changed.clear()
             for name, thread in list(running.items()):
@@ -632,11 +629,7 @@ class Engine:
             return "Failed", f"task {failed[0].name!r} {failed[0].phase}: {failed[0].message}", {}
         if self.cancel.is_set():
             return "Failed", "cancelled", {}
-        return "Succeeded", "", self.template_outputs(t, scope)
-
-    def template_outputs(self, t: dict, scope: dict) -> dict:
-        """Outputs of a steps/DAG template: ``valueFrom.parameter`` is not read; pass through."""
-        return {}
+        return "Succeeded", "", {}
 
     # -------------------------------------------------------------------- leaves
 
@@ -731,12 +724,16 @@ class Engine:
             with self.lock:
                 self.processes.add(process)
             try:
-                deadline = time.monotonic() + timeout
+                begun = time.monotonic()
+                deadline, heartbeat = begun + timeout, begun + HEARTBEAT
                 code = None
                 while True:
                     code = process.poll()
                     if code is not None:
                         break
+                    if time.monotonic() > heartbeat:  # a line every few seconds, not silence
+                        heartbeat += HEARTBEAT
+                        self.log(f"running    {record.id}  {time.monotonic() - begun:.0f}s")
                     if time.monotonic() > deadline or self.cancel.is_set():
                         _kill(process)
                         code = None

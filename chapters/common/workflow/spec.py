@@ -162,6 +162,8 @@ def _check_template(t: dict, templates: dict) -> None:
             f"{where}: needs exactly one of {', '.join(KINDS)} (found {', '.join(kinds) or 'none'})"
         )
     kind = kinds[0]
+    if kind in ("steps", "dag") and t.get("outputs"):
+        raise UnsupportedWorkflow(f"{where}: outputs of a {kind} template are not supported")
     if kind == "steps":
         for group in t["steps"] or []:
             for step in group or []:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -412,3 +413,40 @@ def test_a_tfjob_running_a_non_project_image_is_rejected():
     manifest = TFJOB.replace("[python, -m, tests.common.fake_task]", "[sh, -c, train]")
     resource = {"name": "main", "resource": {"action": "create", "manifest": manifest}}
     assert_rejected(wf(resource), "TFJob Worker command", "cannot run locally")
+
+
+def test_unknown_workflow_arguments_are_an_error():
+    with pytest.raises(workflow.UsageError, match="unknown workflow argument.*nope"):
+        run(wf({"name": "main", "steps": [[task("a", s=0)]]}, SLEEP), arguments={"nope": 1})
+
+
+def test_ctrl_c_kills_every_running_step(tmp_path):
+    pids = tmp_path / "pids"
+    hang = py("hang", f"import os, time\nopen({str(pids)!r}, 'a').write(str(os.getpid()) + ' ')\n"
+                      "time.sleep(120)")  # fmt: skip
+    fan = {"name": "main", "steps": [[{"name": "h", "template": "hang", "withItems": [1, 2]}]]}
+    source = tmp_path / "wf.json"
+    source.write_text(json.dumps(wf(fan, hang)))
+    code = f"from chapters.common import workflow; workflow.run({str(source)!r}, quiet=True)"
+    runner = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while len(pids.read_text().split() if pids.exists() else []) < 2:
+            assert time.monotonic() < deadline and runner.poll() is None
+            time.sleep(0.1)
+        runner.send_signal(signal.SIGINT)
+        runner.wait(timeout=30)
+    finally:
+        runner.kill()
+    assert b"KeyboardInterrupt" in runner.stderr.read()
+    time.sleep(0.5)
+    for pid in map(int, pids.read_text().split()):
+        assert not _alive(pid), f"step process {pid} survived Ctrl-C"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from chapters.common import cli
+from chapters.common.errors import UsageError
 from chapters.common.workflow.cache import MemoCache
 from chapters.common.workflow.engine import (
     ROW_HEADERS,
@@ -45,6 +46,7 @@ __all__ = [
     "MemoCache",
     "NodeRecord",
     "UnsupportedWorkflow",
+    "UsageError",
     "WorkflowFailed",
     "WorkflowResult",
     "check",

@@ -688,7 +688,8 @@ class Engine:
         if result or kind == "script":
             outputs["result"] = result
         if code is None:
-            return "Failed", f"timed out after {timeout:.0f}s (killed){_tail(stderr)}", outputs
+            why = "cancelled" if self.cancel.is_set() else f"timed out after {timeout:.0f}s"
+            return "Failed", f"{why} (killed){_tail(stderr)}", outputs
         if code != 0:
             return "Failed", f"exit code {code}{_tail(stderr or stdout)}", outputs
         try:

@@ -123,6 +123,7 @@ def test_workflow_parallelism_runs_one_step_at_a_time():
     ]]}  # fmt: skip
     result = run(wf(fan, SLEEP, parallelism=1)).raise_for_status()
     nodes = sorted((n for n in result.leaves()), key=lambda n: n.started)
+    assert {n.name for n in nodes} == {"s(0:0.3)", "s(1:0.3)", "s(2:0.3)"}
     for before, after in zip(nodes, nodes[1:], strict=False):
         assert after.started >= before.finished
 

@@ -216,6 +216,11 @@ class Engine:
             self.nodes[record.id] = record
         return record
 
+    def new_node(self, node_id, name, template, kind, parent, running=False) -> NodeRecord:
+        """Record a node that starts now (``running``: a group whose children are starting)."""
+        phase = "Running" if running else "Pending"
+        return self.add(NodeRecord(node_id, name, template, kind, phase, self.now(), parent=parent))
+
     # -------------------------------------------------------------------- one template
 
     def execute(
@@ -225,12 +230,13 @@ class Engine:
         parameters: dict[str, str],
         artifacts: dict[str, str],
         parent: str | None,
+        display: str | None = None,
     ) -> NodeRecord:
         t = self.templates[template_name]
         kind = next(k for k in spec.KINDS if k in t)
         node_type = {"steps": "Steps", "dag": "DAG", "resource": "Resource"}.get(kind, "Pod")
-        display = node_id.rsplit(".", 1)[-1] if parent else node_id
-        record = self.add(NodeRecord(node_id, display, template_name, node_type, parent=parent))
+        display = display or node_id
+        record = self.new_node(node_id, display, template_name, node_type, parent)
         record.started = self.now()
         try:
             scope = self.input_scope(t, parameters, artifacts)
@@ -375,15 +381,8 @@ class Engine:
         try:
             expanded = self.expand(call, scope)
         except (UsageError, expr.MissingVariable) as err:
-            node = self.add(
-                NodeRecord(
-                    f"{parent.id}.{call['name']}",
-                    call["name"],
-                    call["template"],
-                    "Pod",
-                    parent=parent.id,
-                    started=self.now(),
-                )
+            node = self.new_node(
+                f"{parent.id}.{call['name']}", call["name"], call["template"], "Pod", parent.id
             )
             return self.finish(node, "Error", str(err))
         looped = "withItems" in call or "withParam" in call
@@ -391,16 +390,13 @@ class Engine:
             node = self.one(call, parent.id, expanded[0][0], expanded[0][1])
             self.publish(scope, prefix, call["name"], [node], looped=False)
             return node
-        group = self.add(
-            NodeRecord(
-                f"{parent.id}.{call['name']}",
-                call["name"],
-                call["template"],
-                "TaskGroup",
-                parent=parent.id,
-                started=self.now(),
-                phase="Running",
-            )
+        group = self.new_node(
+            f"{parent.id}.{call['name']}",
+            call["name"],
+            call["template"],
+            "TaskGroup",
+            parent.id,
+            running=True,
         )
         children = self.in_parallel(
             [(lambda n=n, s=s: self.one(call, group.id, n, s, parent.id)) for n, s in expanded],
@@ -424,23 +420,10 @@ class Engine:
                 condition = expr.substitute(str(call["when"]), scope)
                 go = expr.evaluate_when(condition)
             except (expr.MissingVariable, expr.ExpressionError) as err:
-                node = self.add(
-                    NodeRecord(
-                        node_id, name, call["template"], "Pod", parent=parent_id, started=self.now()
-                    )
-                )
+                node = self.new_node(node_id, name, call["template"], "Pod", parent_id)
                 return self.finish(node, "Error", f"when: {err}")
             if not go:
-                node = self.add(
-                    NodeRecord(
-                        node_id,
-                        name,
-                        call["template"],
-                        "Skipped",
-                        parent=parent_id,
-                        started=self.now(),
-                    )
-                )
+                node = self.new_node(node_id, name, call["template"], "Skipped", parent_id)
                 return self.finish(node, "Skipped", f"when '{condition}' evaluated false")
         arguments = call.get("arguments") or {}
         try:
@@ -453,13 +436,9 @@ class Engine:
                 for a in arguments.get("artifacts") or []
             }
         except expr.MissingVariable as err:
-            node = self.add(
-                NodeRecord(
-                    node_id, name, call["template"], "Pod", parent=parent_id, started=self.now()
-                )
-            )
+            node = self.new_node(node_id, name, call["template"], "Pod", parent_id)
             return self.finish(node, "Error", f"arguments: {err}")
-        return self.execute(call["template"], node_id, params, arts, parent_id)
+        return self.execute(call["template"], node_id, params, arts, parent_id, name)
 
     def in_parallel(self, jobs: list, parent: NodeRecord) -> list[NodeRecord]:
         """Run ``jobs`` (callables returning records) in threads; the template's parallelism."""
@@ -604,15 +583,8 @@ class Engine:
                 if go and not self.cancel.is_set():
                     start(name)
                 else:
-                    node = self.add(
-                        NodeRecord(
-                            f"{record.id}.{name}",
-                            name,
-                            task["template"],
-                            "Skipped",
-                            parent=record.id,
-                            started=self.now(),
-                        )
+                    node = self.new_node(
+                        f"{record.id}.{name}", name, task["template"], "Skipped", record.id
                     )
                     done[name] = self.finish(node, "Omitted", "dependencies not satisfied")
             changed.wait(0.1)

@@ -122,19 +122,17 @@ class _Parser:
         return token
 
     def or_(self):
-        value = self.and_()
-        while self.peek() == "||":
-            self.take()
-            right = self.and_()
-            value = _truth(value) or _truth(right)
-        return value
+        return self.chain("||", self.and_, any)
 
     def and_(self):
-        value = self.not_()
-        while self.peek() == "&&":
+        return self.chain("&&", self.not_, all)
+
+    def chain(self, op: str, operand, combine):
+        value = operand()
+        while self.peek() == op:
             self.take()
-            right = self.not_()
-            value = _truth(value) and _truth(right)
+            right = operand()  # evaluated even when the left side decides: no side effects
+            value = combine((_truth(value), _truth(right)))
         return value
 
     def not_(self):

@@ -35,9 +35,9 @@ class Settings(DataSettings):
 
 
 @script(constructor="runner", **argo.script_options())
-def prepare_data(out: str, dataset: str, num_examples: int, seed: int) -> dict:
+def prepare_data(out: str, dataset: str, data_dir: str, num_examples: int, seed: int) -> dict:
     """The one step everything fans out from: write the train and test split once."""
-    return save_split(out, dataset, num_examples, seed)
+    return save_split(out, dataset, data_dir or None, num_examples, seed)
 
 
 @script(constructor="runner", **argo.script_options(cpu="500m", memory="1Gi"))
@@ -57,13 +57,15 @@ with Workflow(
     entrypoint="pipeline",
     arguments=argo.defaults(
         Settings(),
-        *("num_examples", "seed", "train_steps", "batch_size", "top"),
+        *("data_dir", "num_examples", "seed", "train_steps", "batch_size", "top"),
         out=f"{argo.DATA_MOUNT}/ch05/fan-in-fan-out",
         dataset="synthetic",
     ),
 ) as WORKFLOW:
     with DAG(name="pipeline"):
-        data = prepare_data(arguments=argo.from_workflow("out", "dataset", "num_examples", "seed"))
+        data = prepare_data(
+            arguments=argo.from_workflow("out", "dataset", "data_dir", "num_examples", "seed")
+        )
         models = train_model(
             with_items=list(MODEL_TYPES),  # fan-out: one parallel step per model type
             arguments={
@@ -85,13 +87,13 @@ with Workflow(
 # ---------------------------------------------------------------------------- what the steps do
 
 
-def save_split(out: str, dataset: str, num_examples: int, seed: int) -> dict:
+def save_split(out: str, dataset: str, data_dir: str | None, num_examples: int, seed: int) -> dict:
     import numpy as np
 
     from chapters.common.data import load_fashion_mnist
 
-    train = load_fashion_mnist("train", dataset, None, num_examples, seed)
-    test = load_fashion_mnist("test", dataset, None, max(200, num_examples // 4), seed)
+    train = load_fashion_mnist("train", dataset, data_dir, num_examples, seed)
+    test = load_fashion_mnist("test", dataset, data_dir, max(200, num_examples // 4), seed)
     path = Path(out) / "data.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, x=train.images, y=train.labels, x_test=test.images, y_test=test.labels)
@@ -149,7 +151,7 @@ def main(settings: Settings) -> Result:
     out = cli.writable_dir(Path(settings.out) / "ch05" / "fan-in-fan-out").resolve()
     arguments = argo.defaults(
         settings,
-        *("dataset", "num_examples", "seed", "train_steps", "batch_size", "top"),
+        *("dataset", "data_dir", "num_examples", "seed", "train_steps", "batch_size", "top"),
         out=str(out),
     )
     run = workflow.run(

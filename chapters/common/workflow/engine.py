@@ -545,11 +545,11 @@ class Engine:
             node = done[name]
             phase = node.phase
             mapping = {"Errored": "Error"}
-            if result == "AnySucceeded":
+            with self.lock:  # other tasks' threads add nodes meanwhile
                 kids = [n for n in self.nodes.values() if n.parent == node.id]
+            if result == "AnySucceeded":
                 return any(k.phase == "Succeeded" for k in kids) or phase == "Succeeded"
             if result == "AllFailed":
-                kids = [n for n in self.nodes.values() if n.parent == node.id]
                 return bool(kids) and all(k.phase in ("Failed", "Error") for k in kids)
             if result == "Daemoned":
                 return False

@@ -463,3 +463,11 @@ def test_the_command_line_runs_a_yaml_file_and_reports_each_step(tmp_path):
     assert proc.stdout.count("Succeeded  async-pipeline.") == 5  # one line per finished step
     bad = run_module("chapters.common.workflow", "--file", path, "--arguments", "speed=9")
     assert_one_line_error(bad, "unknown workflow argument", "speed")
+
+
+def test_a_memo_key_argo_would_refuse_fails_the_step(tmp_path):
+    bad = copy.deepcopy(INGEST)
+    bad["memoize"]["key"] = "ingest_{{inputs.parameters.n}}"  # '_' is not allowed by Argo
+    steps = {"name": "main", "steps": [[task("ingest", "ingest", n=1, log=tmp_path / "l")]]}
+    result = run(wf(steps, bad), cache_dir=tmp_path / "cache")
+    assert result.phase == "Failed" and "invalid cache key 'ingest_1'" in result.message

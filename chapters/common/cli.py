@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from chapters.common import report
+from chapters.common import report, tf_setup
 from chapters.common.errors import UsageError  # noqa: F401  (re-exported: cli.UsageError)
 
 # ---------------------------------------------------------------------------- argument types
@@ -175,6 +175,7 @@ def run(
             writable_dir(out)
     except UsageError as err:
         parse.error(str(err))
+    tf_setup.quiet(verbose)  # library logs only with --verbose (inherited by child processes)
     code = _call(call, parse.prog, verbose)
     report.write_summary(code)
     return code

@@ -149,6 +149,11 @@ def run_collective(settings: Settings, log) -> CollectiveOutcome:
         f"all-reduce: {settings.num_workers} workers, {settings.num_epochs} epochs; "
         f"{victim} will be killed during epoch {settings.kill_at_epoch}"
     )
+    reference: dict = {}
+    if not settings.no_compare:  # the same job without a kill, in the background, for comparison
+        plain = settings_for(cc.Settings, settings, out=str(Path(settings.out, "uninterrupted")))
+        uninterrupted = threading.Thread(target=run_quietly, args=(plain, reference), daemon=True)
+        uninterrupted.start()
     for attempt in range(settings.max_restarts + 1):
         dist.clear_reports(out)
         cluster_ref: list = []
@@ -195,19 +200,28 @@ def run_collective(settings: Settings, log) -> CollectiveOutcome:
         )
     reports = dist.read_reports(out)
     outcome.resumed_at = outcome.attempts[-1].first_epoch
-    outcome.final_loss = outcome.attempts[-1].losses[-1]
+    outcome.final_loss = reports["worker-0"]["losses"][-1]
     outcome.identical_after_resume = len({r["weights_sha256"] for r in reports.values()}) == 1
     outcome.backup_left = backup_dir.exists() and any(backup_dir.iterdir())
     if not settings.no_compare:
-        log("the same job without a kill, for comparison")
-        plain = settings_for(cc.Settings, settings, out=str(Path(settings.out, "uninterrupted")))
-        dist.clear_reports(plain.out)
-        spec = cluster_spec(num_workers=settings.num_workers)
-        with LocalCluster(spec, cc.MODULE, plain.argv(), echo=False) as cluster:
-            cluster.wait(settings.timeout)
-        outcome.uninterrupted_losses = dist.read_reports(plain.out)["worker-0"]["losses"]
-        outcome.uninterrupted_final_loss = outcome.uninterrupted_losses[-1]
+        uninterrupted.join()
+        if "error" in reference:
+            raise reference["error"]
+        outcome.uninterrupted_losses = reference["losses"]
+        outcome.uninterrupted_final_loss = reference["losses"][-1]
     return outcome
+
+
+def run_quietly(settings: cc.Settings, into: dict) -> None:
+    """Run an all-reduce job without echoing its output; its chief's losses go to ``into``."""
+    try:
+        dist.clear_reports(settings.out)
+        spec = cluster_spec(num_workers=settings.num_workers)
+        with LocalCluster(spec, cc.MODULE, settings.argv(), echo=False) as cluster:
+            cluster.wait(settings.timeout)
+        into["losses"] = dist.read_reports(settings.out)["worker-0"]["losses"]
+    except Exception as err:  # noqa: BLE001 - handed to the main thread
+        into["error"] = err
 
 
 def run_ps(settings: Settings, log) -> PsOutcome:
@@ -221,6 +235,11 @@ def run_ps(settings: Settings, log) -> PsOutcome:
     cluster_ref: list = []
     on_line, fired = kill_at(cluster_ref, victim, "chief-0", settings.kill_at_epoch, log)
     result = ps.run_local(job, on_line=on_line, cluster_ref=cluster_ref)
+    if result.tasks_lost:
+        log(
+            f"the coordinator logged UnavailableError for {', '.join(result.tasks_lost)}: the "
+            "intended effect of the kill; it sent the remaining steps to the other worker(s)"
+        )
     return PsOutcome(fired.is_set(), result.tasks_lost, len(result.losses), result.losses)
 
 

@@ -317,12 +317,16 @@ class LocalCluster(ProcessGroup):
 # feature notice, and the continuation lines of gRPC errors, which a killed peer (fault tolerance)
 # makes dozens of times (``Failed to register function remotely ...``).
 _NOISE = re.compile(
-    r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\]"
+    r"^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]"
     r"|^WARNING: All log messages before absl::InitializeLog"
     r"|^To enable the following instructions:"
     r"|^Additional GRPC error information"
     r"|^:\{?UNKNOWN:|^:UNAVAILABLE:|grpc_status:|grpc_message:"
-    r"|Failed to register function remotely"
+    r"|Failed to (register|remove) function remotely"
+    r"|^/job:\w+/replica:\d+/task:\d+$|type\.googleapis\.com/tensorflow\."
+    r"|^The tasks have crashed\. Check the task logs"
+    r"|^The error could be from a previous operation"
+    r"|^This could happen if the remote target has been disconnected"
     r"|cudart_stub\.cc|cuda_platform\.cc|cuInit"
 )
 

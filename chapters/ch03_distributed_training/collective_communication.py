@@ -109,6 +109,7 @@ class Result:
 def launch(settings: Settings) -> Result:
     """Start the workers on this machine, wait, compare their weights, score the chief's model."""
     log = cli.Progress("ch03.collective")
+    settings = dist.resolve_dataset(settings)
     dist.clear_reports(settings.out)
     spec = cluster_spec(num_workers=settings.num_workers)
     log(

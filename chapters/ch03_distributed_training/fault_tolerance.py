@@ -226,7 +226,10 @@ def run_quietly(settings: cc.Settings, into: dict) -> None:
 
 def run_ps(settings: Settings, log) -> PsOutcome:
     """The parameter-server job with one worker SIGKILLed mid-training."""
-    job = settings_for(ps.Settings, settings, out=str(Path(settings.out, "parameter_server")))
+    # One ps task is enough here: this run is about losing a worker.
+    job = settings_for(
+        ps.Settings, settings, num_ps=1, out=str(Path(settings.out, "parameter_server"))
+    )
     victim = f"worker-{settings.num_workers - 1}"
     log(
         f"parameter server: {job.num_ps} ps, {settings.num_workers} workers; {victim} will be "
@@ -246,6 +249,7 @@ def run_ps(settings: Settings, log) -> PsOutcome:
 def main(settings: Settings) -> Result:
     """Kill a worker mid-training in an all-reduce and/or a parameter-server job."""
     log = cli.Progress("ch03.fault_tolerance")
+    settings = dist.resolve_dataset(settings)
     collective = run_collective(settings, log) if settings.part != "ps" else None
     ps_outcome = run_ps(settings, log) if settings.part != "collective" else None
     plot = None
@@ -307,7 +311,9 @@ def summarise(settings: Settings, result: Result) -> None:
             f"lost), final loss {c.final_loss:.4f}"
         )
         if c.uninterrupted_final_loss is not None:
-            text += f" vs {c.uninterrupted_final_loss:.4f} uninterrupted"
+            gap = abs(c.final_loss - c.uninterrupted_final_loss)
+            same = "identical" if gap == 0 else f"a gap of {gap:.2g}"
+            text += f" vs {c.uninterrupted_final_loss:.4f} uninterrupted ({same})"
         claims.append(text)
     if p is not None:
         claims.append(

@@ -158,6 +158,7 @@ def run_local(settings: Settings, on_line=None, cluster_ref: list | None = None)
     ``on_line`` sees every task line and ``cluster_ref`` receives the running cluster (section
     3.4 uses both to kill a worker mid-training).
     """
+    settings = dist.resolve_dataset(settings)
     dist.clear_reports(settings.out)
     spec = cluster_spec(num_workers=settings.num_workers, num_ps=settings.num_ps, chief=True)
     args = settings.argv()

@@ -52,6 +52,20 @@ def launch_or_run(
     return launch(settings) if me is None else task(settings, me)
 
 
+def resolve_dataset(settings: TrainSettings) -> TrainSettings:
+    """``--dataset auto`` decided once, by the launcher: its tasks neither probe nor warn again.
+
+    ``--dataset tfds`` is checked here too, so a missing dataset is one error before any task
+    starts.
+    """
+    if settings.dataset == "synthetic":
+        return settings
+    from chapters.common.data import load_fashion_mnist
+
+    found = load_fashion_mnist("train", settings.dataset, settings.data_dir, 1, settings.seed)
+    return settings.replace(dataset=found.source)
+
+
 def epoch_log():
     """A Keras callback: ``EPOCH_BEGIN``/``EPOCH_END`` lines, losses and seconds per epoch."""
     import tensorflow as tf
@@ -174,6 +188,9 @@ def plot_losses(
                 xytext=(4, -4),
                 textcoords="offset points",
             )
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel("training loss")
         ax.legend()

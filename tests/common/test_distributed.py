@@ -92,3 +92,12 @@ def test_loss_plot_is_written(tmp_path):
         tmp_path / "loss.png", {"a": ([0, 1], [2.0, 1.0])}, "t", marks={"kill": 1}
     )
     assert Path(path).is_file() and Path(path).stat().st_size > 1000
+
+
+def test_the_launcher_decides_the_dataset_once():
+    offline = dist.ClusterSettings(dataset="auto")  # tests run offline (DMLP_OFFLINE=1)
+    assert dist.resolve_dataset(offline).dataset == "synthetic"
+    synthetic = dist.ClusterSettings(dataset="synthetic")
+    assert dist.resolve_dataset(synthetic) is synthetic
+    with pytest.raises(UsageError, match="--dataset tfds"):
+        dist.resolve_dataset(dist.ClusterSettings(dataset="tfds"))

@@ -57,6 +57,7 @@ def main(
     data_dir: str | None = None,
     seed: int = 42,
     verbose: bool = False,
+    print_classes: bool = False,
 ) -> dict:
     log = cli.Progress("ch04.client")
     test = load_fashion_mnist("test", dataset, data_dir, num_examples or 10, seed)
@@ -79,7 +80,7 @@ def main(
         (
             i,
             CLASS_NAMES[label],
-            p["class_name"],
+            CLASS_NAMES[p["class_id"]],  # TF Serving answers class_id and probabilities only
             max(p["probabilities"]),
             "ok" if p["class_id"] == label else "WRONG",
         )
@@ -90,6 +91,8 @@ def main(
     )
     accuracy = float(np.mean(got == test.labels))
     print(f"{len(test)} images in {seconds * 1000:.0f} ms; accuracy {accuracy:.1%}")
+    if print_classes:  # one line the kind smoke test compares across servers
+        print("CLASSES " + ",".join(str(int(c)) for c in got))
     return {"accuracy": accuracy, "predictions": predictions, "seconds": seconds}
 
 
@@ -99,6 +102,9 @@ def build_parser():
     p.add_argument("--url", default="http://127.0.0.1:8080", help="the server's base URL")
     p.add_argument("--model-name", default="fashion-mnist", help="name in the URL")
     p.add_argument("--png", action="store_true", help='send images as {"b64": PNG}')
+    p.add_argument(
+        "--print-classes", action="store_true", help="end with a line: CLASSES id,id,..."
+    )
     return p
 
 

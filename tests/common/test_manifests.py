@@ -494,3 +494,54 @@ def test_cli_exit_codes(tmp_path):
     assert bad.returncode == 1 and "INVALID" in bad.stdout and "Traceback" not in bad.stderr
     missing = run_module("chapters.common.manifests", str(tmp_path / "nope"), timeout=120)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+# ----------------------------------------------------------------------------- capacity
+
+CHAPTER_CPU_BUDGET = 1.0  # README, "Capacity budget": each chapter within 1 CPU of requests
+CHAPTER_MEMORY_BUDGET_GIB = 5.0
+
+
+def quantity(value) -> float:
+    """CPU in cores or memory in GiB, from a Kubernetes quantity."""
+    text = str(value)
+    units = {"m": 1e-3, "Ki": 2**-20, "Mi": 2**-10, "Gi": 1.0}
+    for suffix, factor in units.items():
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text)
+
+
+def peak_requests(items) -> tuple[float, float]:
+    """Requests of a chapter with every autoscaler at its maximum (init containers excluded:
+    they finish before the server starts)."""
+    maxima = {
+        i.doc["spec"]["scaleTargetRef"]["name"]: i.doc["spec"]["maxReplicas"]
+        for i in items
+        if i.kind == "HorizontalPodAutoscaler"
+    }
+    cpu = memory = 0.0
+    for item in items:
+        spec, pods = item.doc.get("spec") or {}, []
+        if item.kind == "TFJob":
+            pods = [(r["replicas"], r["template"]["spec"]) for r in spec["tfReplicaSpecs"].values()]
+        elif item.kind in ("Deployment", "StatefulSet"):
+            count = maxima.get(item.name, spec.get("replicas", 1))
+            pods = [(count, spec["template"]["spec"])]
+        elif item.kind == "InferenceService":
+            predictor = spec["predictor"]
+            containers = predictor.get("containers") or [predictor["model"]]
+            pods = [(predictor.get("maxReplicas", 1), {"containers": containers})]
+        for count, pod in pods:
+            for container in pod["containers"]:
+                requests = container["resources"]["requests"]
+                cpu += count * quantity(requests["cpu"])
+                memory += count * quantity(requests["memory"])
+    return cpu, memory
+
+
+@pytest.mark.parametrize("chapter", ["ch03", "ch04"])
+def test_each_chapter_fits_the_documented_budget(chapter):
+    cpu, memory = peak_requests(mf.render_python(MANIFESTS / chapter).items)
+    assert cpu <= CHAPTER_CPU_BUDGET and memory <= CHAPTER_MEMORY_BUDGET_GIB, (cpu, memory)
+    assert cpu > 0.3  # the workloads ask for something: requests are set, not forgotten

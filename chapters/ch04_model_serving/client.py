@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     num_examples: int = option(10, "test images to send in one request", minimum=1)
     png: bool = option(False, 'send the images as {"b64": "<base64 PNG>"} instead of pixels')
     curl: bool = option(False, "print a curl command for the sample request and exit")
+    print_classes: bool = option(
+        False, "end with one line, CLASSES id,id,... (the kind smoke test compares servers)"
+    )
     dataset: str = option(
         "auto",
         "auto (real Fashion-MNIST via TFDS, else a synthetic stand-in), tfds or synthetic",
@@ -113,8 +116,8 @@ def main(settings: Settings) -> Result | None:
         ) from None
     seconds = time.perf_counter() - start
     rows = [
-        (i, CLASS_NAMES[label], p["class_name"], max(p["probabilities"]),
-         "ok" if p["class_id"] == label else "WRONG")
+        (i, CLASS_NAMES[label], CLASS_NAMES[p["class_id"]], max(p["probabilities"]),
+         "ok" if p["class_id"] == label else "WRONG")  # TF Serving answers no class_name
         for i, (label, p) in enumerate(zip(test.labels, predictions, strict=True))
     ][:20]  # fmt: skip
     cli.print_table(
@@ -122,6 +125,8 @@ def main(settings: Settings) -> Result | None:
     )
     accuracy = float(np.mean(np.array([p["class_id"] for p in predictions]) == test.labels))
     print(f"{len(test)} images in {seconds * 1000:.0f} ms; accuracy {accuracy:.1%}")
+    if settings.print_classes:
+        print("CLASSES " + ",".join(str(int(p["class_id"])) for p in predictions))
     return Result(predictions, accuracy, seconds)
 
 

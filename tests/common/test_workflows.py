@@ -457,11 +457,13 @@ def test_the_command_line_runs_a_yaml_file_and_reports_each_step(tmp_path):
     from tests.conftest import assert_one_line_error, run_module
 
     path = "manifests/ch05/async-pipeline.yaml"
-    proc = run_module("chapters.common.workflow", "--file", path, "--arguments", "unit_seconds=0.1")
+    proc = run_module(
+        "chapters.common.workflow.local", "--file", path, "--arguments", "unit_seconds=0.1"
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Workflow async-pipeline: Succeeded" in proc.stdout
     assert proc.stdout.count("Succeeded  async-pipeline.") == 5  # one line per finished step
-    bad = run_module("chapters.common.workflow", "--file", path, "--arguments", "speed=9")
+    bad = run_module("chapters.common.workflow.local", "--file", path, "--arguments", "speed=9")
     assert_one_line_error(bad, "unknown workflow argument", "speed")
 
 

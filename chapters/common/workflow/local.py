@@ -3,7 +3,7 @@
 Prints a line as each step starts and ends, then the per-step table; exits 1 if the workflow
 failed. Example, the generated chapter 5 YAML with smaller arguments:
 
-Run: python -m chapters.common.workflow --file manifests/ch05/async-pipeline.yaml \\
+Run: python -m chapters.common.workflow.local --file manifests/ch05/async-pipeline.yaml \\
          --arguments unit_seconds=0.2
 """
 

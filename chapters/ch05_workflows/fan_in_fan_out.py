@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hera.workflows import DAG, Workflow, script
 
-from chapters.common import cli, workflow
+from chapters.common import book, cli, workflow
 from chapters.common.models import MODEL_TYPES
 from chapters.common.settings import DataSettings, option
 from chapters.common.workflow import argo, report
@@ -175,7 +175,7 @@ def main(settings: Settings) -> Result:
         f"({', '.join(combined['members'])}) scored {combined['accuracy']:.3f} against the best "
         f"single model's {best['accuracy']:.3f} ({best['model_type']})."
     )
-    print("Book: section 5.2, fan-in and fan-out patterns.")
+    print(book.reference("5.2"))
     print(f"Wrote: {out / 'data.npz'}, {out}/logits-*.npy, {png}")
     return Result(
         accuracy={m: r["accuracy"] for m, r in results.items()},

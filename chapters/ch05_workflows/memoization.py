@@ -17,7 +17,7 @@ from pathlib import Path
 from hera.workflows import Steps, Workflow, script
 from hera.workflows import models as m
 
-from chapters.common import cli, workflow
+from chapters.common import book, cli, workflow
 from chapters.common.settings import DataSettings, option
 from chapters.common.workflow import argo, expr
 
@@ -181,7 +181,7 @@ def main(settings: Settings) -> Result:
         f"({result.memoized_fraction:.0%}, {result.seconds_saved:.1f}s saved); a changed input: "
         f"{result.runs[2]['ingest']}, an expired entry: {result.runs[3]['ingest']}."
     )
-    print("Book: section 5.4, step memoization pattern.")
+    print(book.reference("5.4"))
     print(f"Wrote: {cache_file} (the cache), {out}/data-ingest-*.npz")
     return result
 

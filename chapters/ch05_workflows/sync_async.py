@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hera.workflows import DAG, Steps, Workflow, script
 
-from chapters.common import cli, workflow
+from chapters.common import book, cli, workflow
 from chapters.common.settings import CommonSettings, option
 from chapters.common.workflow import argo, report
 
@@ -141,7 +141,7 @@ def main(settings: Settings) -> Result:
         f"critical path ({path_seconds:.1f}s); train-a started before fetch-b ended: "
         f"{'yes' if early else 'NO'}."
     )
-    print("Book: section 5.3, synchronous and asynchronous patterns.")
+    print(book.reference("5.3"))
     print(f"Wrote: {', '.join(pngs)}")
     return Result(
         sync.seconds,

@@ -33,9 +33,14 @@ class Section:
         return int(self.number.split(".")[0])
 
 
-CH2, CH3, CH4 = (
+CH2, CH3, CH4, CH5 = (
     f"chapters.{c}."
-    for c in ("ch02_data_ingestion", "ch03_distributed_training", "ch04_model_serving")
+    for c in (
+        "ch02_data_ingestion",
+        "ch03_distributed_training",
+        "ch04_model_serving",
+        "ch05_workflows",
+    )
 )
 
 SECTIONS: tuple[Section, ...] = (
@@ -48,9 +53,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("4.2", "Replicated services pattern", CH4 + "replicated_services"),
     Section("4.3", "Sharded services pattern", CH4 + "sharded_services"),
     Section("4.4", "Event-driven processing pattern", CH4 + "event_driven"),
-    Section("5.2", "Fan-in and fan-out patterns"),
-    Section("5.3", "Synchronous and asynchronous patterns"),
-    Section("5.4", "Step memoization pattern"),
+    Section("5.2", "Fan-in and fan-out patterns", CH5 + "fan_in_fan_out"),
+    Section("5.3", "Synchronous and asynchronous patterns", CH5 + "sync_async"),
+    Section("5.4", "Step memoization pattern", CH5 + "memoization"),
     Section("6.2", "Scheduling patterns"),
     Section("6.3", "Metadata pattern"),
     Section("9.1", "Data ingestion"),

@@ -31,6 +31,7 @@ from chapters.common.workflow.cache import MemoCache
 
 PROJECT_ROOT = Path(chapters.__file__).resolve().parents[1]
 DONE = ("Succeeded", "Failed", "Error", "Skipped", "Omitted")
+SHOWN_WARNINGS: set[str] = set()
 HEARTBEAT = 10.0  # seconds between "still running" lines of a long step
 RESULT_LIMIT = 256 * 1024  # Argo keeps the last 256 kB of stdout as outputs.result
 
@@ -718,9 +719,12 @@ class Engine:
                 if process.poll() is None:
                     _kill(process)
         stdout, stderr = stdout_path.read_text(), stderr_path.read_text()
-        if self.echo:
-            for text in stderr.splitlines():
+        for text in stderr.splitlines():
+            if self.echo:
                 print(f"[{record.name}] {text}", flush=True)
+            elif text.startswith("WARNING: ") and text not in SHOWN_WARNINGS:
+                SHOWN_WARNINGS.add(text)  # our own warnings reach the reader, once per command
+                print(text, file=sys.stderr, flush=True)
         return code, stdout, stderr
 
     def run_resource(self, t, record, scope):

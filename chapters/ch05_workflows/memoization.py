@@ -17,7 +17,7 @@ from pathlib import Path
 from hera.workflows import Steps, Workflow, script
 from hera.workflows import models as m
 
-from chapters.common import book, cli, workflow
+from chapters.common import book, cli, report, workflow
 from chapters.common.settings import DataSettings, option
 from chapters.common.workflow import argo, expr
 
@@ -128,6 +128,7 @@ class Result:
     memoized_fraction: float = 0.0  # second run's time / first run's
     seconds_saved: float = 0.0
     cache_file: str = ""
+    claim: report.Claim | None = None
 
 
 def main(settings: Settings) -> Result:
@@ -175,11 +176,15 @@ def main(settings: Settings) -> Result:
     cli.print_table(
         rows, ["run", "ingest step", "ingest s", "workflow s", "accuracy"], "Memoization"
     )
-    print(
-        f"\nClaim: with the same inputs the ingestion step was a cache {second['ingest']} and the "
+    pattern = [r["ingest"] for r in result.runs] == ["miss", "hit", "miss", "miss"]
+    result.claim = report.claim(
+        f"with the same inputs the ingestion step was a cache {second['ingest']} and the "
         f"workflow took {second['seconds']:.1f}s instead of {first['seconds']:.1f}s "
         f"({result.memoized_fraction:.0%}, {result.seconds_saved:.1f}s saved); a changed input: "
-        f"{result.runs[2]['ingest']}, an expired entry: {result.runs[3]['ingest']}."
+        f"{result.runs[2]['ingest']}, an expired entry: {result.runs[3]['ingest']}.",
+        pattern and result.seconds_saved > 0,
+        memoized_fraction=round(result.memoized_fraction, 3),
+        seconds_saved=round(result.seconds_saved, 2),
     )
     print(book.reference("5.4"))
     print(f"Wrote: {cache_file} (the cache), {out}/data-ingest-*.npz")

@@ -14,6 +14,7 @@ def test_async_starts_a_step_as_soon_as_its_own_inputs_are_ready(out_dir):
     # async run it started while fetch-b was still running.
     assert result.sync_waited
     assert result.async_started_early
+    assert result.claim.held and "critical path" in result.claim.text
     assert result.ideal_sync_units == 6.5 and result.ideal_async_units == 4.5
     assert result.critical_path[-1] == "pick-best" and len(result.critical_path) == 3
     assert all(step in PIPELINE for step in result.critical_path)

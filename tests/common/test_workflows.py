@@ -18,7 +18,7 @@ import time
 import pytest
 
 from chapters.common import workflow
-from chapters.common.workflow import report, spec
+from chapters.common.workflow import spec, timing
 from tests.conftest import ROOT
 
 
@@ -73,7 +73,7 @@ def test_dag_runs_each_task_after_what_it_depends_on():
     n = {x: result.node(x) for x in "abcd"}
     assert n["b"].started >= n["a"].finished and n["c"].started >= n["a"].finished
     assert n["d"].started >= max(n["b"].finished, n["c"].finished)
-    assert report.overlapping([n["b"], n["c"]])  # independent branches ran side by side
+    assert timing.overlapping([n["b"], n["c"]])  # independent branches ran side by side
 
 
 def test_steps_groups_run_in_order_and_members_together():
@@ -84,7 +84,7 @@ def test_steps_groups_run_in_order_and_members_together():
     x, y = result.node("x"), result.node("y")
     assert min(x.started, y.started) >= result.node("first").finished
     assert result.node("last").started >= max(x.finished, y.finished)
-    assert report.overlapping([x, y])
+    assert timing.overlapping([x, y])
 
 
 def test_fan_out_with_items_overlaps_and_fans_in_as_a_json_list():
@@ -100,7 +100,7 @@ def test_fan_out_with_items_overlaps_and_fans_in_as_a_json_list():
     add = py("add", "import json; print(sum(json.loads('{{inputs.parameters.xs}}')))", ["xs"])
     result = run(wf(fan, square, add)).raise_for_status()
     children = [result.node(f"sq({i}:{i + 1})") for i in range(3)]
-    assert report.overlapping(children)
+    assert timing.overlapping(children)
     assert result.node("sum").outputs["result"] == "14"
 
 

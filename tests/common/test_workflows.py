@@ -473,3 +473,17 @@ def test_a_memo_key_argo_would_refuse_fails_the_step(tmp_path):
     steps = {"name": "main", "steps": [[task("ingest", "ingest", n=1, log=tmp_path / "l")]]}
     result = run(wf(steps, bad), cache_dir=tmp_path / "cache")
     assert result.phase == "Failed" and "invalid cache key 'ingest_1'" in result.message
+
+
+def test_nested_templates_dependencies_lists_and_input_defaults():
+    inner = {"name": "inner", "inputs": {"parameters": [{"name": "who", "default": "world"}]},
+             "steps": [[task("hello", "echo", msg="hello {{inputs.parameters.who}}")]]}  # fmt: skip
+    dag = {"name": "main", "dag": {"tasks": [
+        task("first", "inner"),
+        {**task("second", "inner", who="again"), "dependencies": ["first"]},
+    ]}}  # fmt: skip
+    result = run(wf(dag, inner, ECHO)).raise_for_status()
+    hellos = {n.id: n for n in result.leaves()}
+    assert hellos["t.first.hello"].outputs["result"] == "hello world"
+    assert hellos["t.second.hello"].outputs["result"] == "hello again"
+    assert hellos["t.second.hello"].started >= hellos["t.first.hello"].finished

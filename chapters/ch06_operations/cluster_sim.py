@@ -58,6 +58,11 @@ class Job:
         return min(self.workers, int((now - self.arrival) / POD_INTERVAL + 1e-9) + 1)
 
 
+def team_weights(weights: tuple[int, ...]) -> dict[str, int]:
+    """``(3, 2, 1)`` -> ``{"team-a": 3, "team-b": 2, "team-c": 1}``."""
+    return {f"team-{chr(97 + i)}": w for i, w in enumerate(weights)}
+
+
 def make_jobs(
     num_jobs: int,
     num_workers: int,

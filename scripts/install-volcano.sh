@@ -37,12 +37,31 @@ kubectl -n volcano-system rollout restart deployment/volcano-scheduler
 kubectl -n volcano-system rollout status deployment/volcano-scheduler --timeout="$WAIT"
 
 if [ "$SKIP_OPERATOR" != "1" ]; then
-  if [ "$TRAINER_REF" != "v1.9.4" ]; then
-    log "note: manifests/ch06/training-operator pins v1.9.4; TRAINER_REF=${TRAINER_REF} is not applied"
-  fi
+  # A kustomize overlay on the operator's standalone install (kubeflow/trainer at TRAINER_REF,
+  # manifests/overlays/standalone): upstream's Deployment "training-operator" (namespace
+  # kubeflow) runs /manager in container 0 with no args; the patch gives it the flag that turns
+  # a TFJob's runPolicy.schedulingPolicy into a Volcano PodGroup. Written to a temporary folder,
+  # so the repository holds no copy of upstream and `make validate` stays offline.
+  overlay="$(mktemp -d)"
+  trap 'rm -rf "$overlay"' EXIT
+  cat >"$overlay/kustomization.yaml" <<YAML
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - https://github.com/kubeflow/trainer//manifests/overlays/standalone?ref=${TRAINER_REF}
+patches:
+  - target: {group: apps, version: v1, kind: Deployment, name: training-operator, namespace: kubeflow}
+    patch: |-
+      - op: add
+        path: /spec/template/spec/containers/0/args
+        value: ["--gang-scheduler-name=volcano"]
+YAML
   log "Training Operator ${TRAINER_REF} with --gang-scheduler-name=volcano"
-  kubectl apply --server-side --force-conflicts -k "$ROOT/manifests/ch06/training-operator"
+  kubectl apply --server-side --force-conflicts -k "$overlay"
   kubectl -n kubeflow rollout status deployment/training-operator --timeout="$WAIT"
   kubectl wait --for=condition=Established crd/tfjobs.kubeflow.org --timeout="$WAIT"
+  kubectl -n kubeflow get deployment training-operator \
+    -o jsonpath='{.spec.template.spec.containers[0].args}' | grep -q -- '--gang-scheduler-name=volcano' \
+    || { echo "error: the training-operator Deployment did not get --gang-scheduler-name=volcano" >&2; exit 1; }
 fi
 log "Volcano ready: kubectl apply -k manifests/ch06"

@@ -81,9 +81,12 @@ def test_scheduler_config_adds_preempt_and_reclaim_to_volcano_defaults():
     assert {"priority", "gang", "proportion", "drf", "predicates"} <= plugins
 
 
-def test_training_operator_patch_adds_the_gang_scheduler_flag():
-    (kustomization,) = docs("training-operator/kustomization.yaml")
-    assert any("kubeflow/trainer" in r and "ref=v1.9.4" in r for r in kustomization["resources"])
+def test_install_script_patches_the_operator_with_the_gang_scheduler_flag():
+    script = (ROOT / "scripts" / "install-volcano.sh").read_text()
+    overlay = script.split("<<YAML\n", 1)[1].split("\nYAML\n", 1)[0]
+    kustomization = yaml.safe_load(overlay.replace("${TRAINER_REF}", "v1.9.4"))
+    (resource,) = kustomization["resources"]
+    assert "kubeflow/trainer" in resource and resource.endswith("standalone?ref=v1.9.4")
     (patch,) = kustomization["patches"]
     assert patch["target"]["kind"] == "Deployment"
     assert patch["target"]["name"] == "training-operator"
@@ -114,7 +117,7 @@ def test_install_script_is_strict_and_pins_volcano():
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (kustomize) not installed")
-@pytest.mark.parametrize("folder", ["", "volcano"])
+@pytest.mark.parametrize("folder", ["", "volcano", "demo"])
 def test_kustomize_builds(folder):
     proc = subprocess.run(
         ["kubectl", "kustomize", str(CH06 / folder)], capture_output=True, text=True, timeout=60

@@ -34,11 +34,11 @@ STEPS = {
 }
 
 
-def run_step(store: Store, attempt: str, name: str, inputs: dict, params: dict) -> dict:
+def run_step(store: Store, attempt: str, name: str, inputs: dict, params: dict, log=print) -> dict:
     """Run one step as an MLflow run under the pipeline attempt and record all it did."""
     recorded = {k: params[k] for k in steps.PARAMS[name]}
     run = store.start_step(attempt, name, inputs, recorded)  # RUNNING, start time, inputs, params
-    ctx = store.context(run, inputs, params)
+    ctx = store.context(run, inputs, params, log)
     try:
         result = STEPS[name](ctx)
     except Exception as err:
@@ -80,7 +80,7 @@ def run_pipeline(
                 continue
             log(f"{pipeline} {name}: running")
             attempt_params = {**params, "fail_at_step": fail_at_step}
-            outputs.update(run_step(store, attempt, name, dict(outputs), attempt_params))
+            outputs.update(run_step(store, attempt, name, dict(outputs), attempt_params, log))
             record["steps"].append({"step": name, "status": "FINISHED"})
     except StepFailed as failure:
         record["steps"].append({"step": failure.step, "status": "FAILED"})

@@ -23,6 +23,7 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -59,6 +60,7 @@ class StepContext:
     inputs: dict
     params: dict
     scratch: Path
+    log: Callable[[str], None] = print
 
     def record(self, key: str, value) -> None:
         """Record an output now (kept even if the step fails later)."""
@@ -167,9 +169,9 @@ class Store:
             self.client.log_param(run.info.run_id, key, value)
         return run.info.run_id
 
-    def context(self, run: str, inputs: dict, params: dict) -> StepContext:
+    def context(self, run: str, inputs: dict, params: dict, log=print) -> StepContext:
         scratch = Path(tempfile.mkdtemp(prefix="dmlp-step-"))
-        return StepContext(self, run, inputs, params, scratch)
+        return StepContext(self, run, inputs, params, scratch, log)
 
     def end_step(
         self, run: str, result: StepResult | None = None, error: BaseException | None = None

@@ -69,6 +69,8 @@ def train(ctx: StepContext) -> StepResult:
     if manager.latest_checkpoint:
         manager.checkpoint.restore(manager.latest_checkpoint)
     start = last_saved = int(step.numpy())
+    if start:
+        ctx.log(f"  train: restored the checkpoint of step {start} from {directory}")
     ctx.record("resumed_from_step", start)
     data = np.load(ctx.inputs["data_uri"])
     images = data["x_train"].astype("float32") / 255.0
@@ -92,6 +94,7 @@ def train(ctx: StepContext) -> StepResult:
         if (i + 1) % p["checkpoint_every"] == 0:
             manager.save(checkpoint_number=i + 1)
             last_saved = i + 1
+            ctx.log(f"  train step {i + 1}/{p['train_steps']}: loss {loss:.3f}, checkpoint saved")
             ctx.metric("checkpoint_step", i + 1, step=i + 1)
     path = ctx.scratch / "model.keras"
     model.save(path)

@@ -107,9 +107,15 @@ def report(settings: Settings, stats: dict, found: dict, paths: list[str]) -> No
     if "gang_policies_wasted" in found:
         parts.append(f"gang policies wasted {found['gang_policies_wasted']:.0f} worker-s")
     if "fair_share_error" in found:
-        parts.append(f"fair share within {found['fair_share_error']:.3f} of the weights")
+        parts.append(
+            f"fair share within {found['fair_share_error']:.3f} of the weights "
+            f"(tolerance {settings.share_tolerance})"
+        )
     if "high_priority_worst_wait" in found:
-        parts.append(f"high priority started within {found['high_priority_worst_wait']:.0f} s")
+        parts.append(
+            f"high priority started within {found['high_priority_worst_wait']:.0f} s "
+            f"(grace {settings.preemption_grace:.0f} s)"
+        )
     if "elastic_utilisation_gain" in found:
         parts.append(f"elastic +{found['elastic_utilisation_gain']:.2f} utilisation over gang "
                      f"({found['elastic_shrunk']} shrinks)")  # fmt: skip

@@ -21,6 +21,9 @@ served="$(kubectl api-versions)"
 kubectl apply -k "$ROOT/manifests/base"
 # TFJobs are immutable once done: delete old runs so a redeploy starts fresh.
 kubectl -n "$NAMESPACE" delete tfjobs --all --ignore-not-found --wait=true --timeout=120s
+if grep -qxF "argoproj.io/v1alpha1" <<<"$served"; then  # finished Workflows never run again
+  kubectl -n "$NAMESPACE" delete workflows --all --ignore-not-found --wait=true --timeout=120s
+fi
 for chapter in "${chapters[@]}"; do
   dir="$ROOT/manifests/$chapter"
   [ -f "$dir/kustomization.yaml" ] || die "no $dir/kustomization.yaml"

@@ -14,6 +14,7 @@ CLUSTER_NAME="${CLUSTER_NAME:-dmlp}"
 IMAGE="${IMAGE:-dmlp:dev}"
 NAMESPACE="${NAMESPACE:-dmlp}"
 INSTALL_KSERVE="${INSTALL_KSERVE:-1}"
+INSTALL_ARGO="${INSTALL_ARGO:-1}"
 WAIT="${WAIT:-300s}"   # the bound on each rollout and condition wait of an add-on
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*"; }
@@ -67,6 +68,27 @@ wait_tfjobs() {
         *" Failed "*) tfjob_diagnostics "$job"; fail "$job failed" ;;
       esac
       [ "$SECONDS" -lt "$deadline" ] || { tfjob_diagnostics "$job"; fail "$job not done after ${limit}s"; }
+      sleep "${RETRY_SLEEP:-5}"
+    done
+  done
+}
+
+# wait_workflows SECONDS workflow/NAME...: until every Argo Workflow has succeeded, for at most
+# SECONDS in all; stops at the first that fails or errs, with its nodes' messages.
+wait_workflows() {
+  local limit=$1 deadline=$((SECONDS + $1)) wf phase
+  shift
+  for wf in "$@"; do
+    log "waiting for $wf to succeed"
+    while :; do
+      phase="$(kubectl -n "$NAMESPACE" get "$wf" -o jsonpath='{.status.phase}')"
+      case "$phase" in
+        Succeeded) break ;;
+        Failed | Error)
+          kubectl -n "$NAMESPACE" get "$wf" -o jsonpath='{range .status.nodes.*}{.displayName}: {.phase} {.message}{"\n"}{end}' || true
+          fail "$wf: $phase" ;;
+      esac
+      [ "$SECONDS" -lt "$deadline" ] || fail "$wf not done after ${limit}s (phase '${phase}')"
       sleep "${RETRY_SLEEP:-5}"
     done
   done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bounded checks that what `make deploy` applied works:
-#   chapter 3: every TFJob succeeded;
+#   chapter 3: every TFJob succeeded; chapter 5 (with Argo): every Workflow succeeded;
 #   chapter 4: every serving path (replicated Deployment, sharded router and, with KServe, the
 #   TF Serving and custom InferenceServices) answers the same 20 images with the same classes,
 #   from a client pod inside the cluster; the HPA reports a current CPU figure (metrics-server).
@@ -18,6 +18,14 @@ for job in "${jobs[@]}"; do
     | grep -E "EPOCH_END|SERVING" | tail -3 || true
 done
 log "all ${#jobs[@]} TFJobs succeeded"
+
+if kubectl get crd workflows.argoproj.io >/dev/null 2>&1; then
+  mapfile -t workflows < <(kubectl -n "$NAMESPACE" get workflows -o name)
+  if [ "${#workflows[@]}" -gt 0 ]; then
+    wait_workflows "$timeout" "${workflows[@]}"
+    log "all ${#workflows[@]} Workflows succeeded"
+  fi
+fi
 
 for workload in deployment/fashion-mnist statefulset/fashion-mnist-shard deployment/fashion-mnist-router; do
   kubectl -n "$NAMESPACE" rollout status "$workload" --timeout="${timeout}s"

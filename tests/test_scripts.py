@@ -81,7 +81,8 @@ if args[:2] == ["config", "current-context"]:
 elif args[:1] == ["cluster-info"]:
     sys.exit(1 if env("SHIM_CLUSTER_DOWN") else 0)
 elif args[:1] == ["api-versions"]:
-    served = ["v1", "apps/v1", "autoscaling/v2", "kubeflow.org/v1", "serving.kserve.io/v1beta1"]
+    served = ["v1", "apps/v1", "autoscaling/v2", "kubeflow.org/v1", "serving.kserve.io/v1beta1",
+              "rbac.authorization.k8s.io/v1", "argoproj.io/v1alpha1"]
     hidden = (env("SHIM_UNSERVED") or "").split(",")
     if env("SHIM_NO_KSERVE"):
         hidden.append("serving.kserve.io/v1beta1")
@@ -101,6 +102,11 @@ elif "get tfjobs" in line and "-o name" in line:
 elif "get tfjob.kubeflow.org/" in line and "jsonpath" in line:
     failed = env("SHIM_FAILED_JOB")
     print("Created Failed" if failed and failed in line else "Created Running Succeeded")
+elif "get workflows" in line and "-o name" in line:
+    print("workflow.argoproj.io/fan-in-fan-out\nworkflow.argoproj.io/memoization")
+elif "get workflow.argoproj.io/" in line and "{.status.phase}" in line:
+    failed = env("SHIM_FAILED_WORKFLOW")
+    print("Failed" if failed and failed in line else "Succeeded")
 elif "get hpa" in line:
     print("" if count("hpa") < 2 else "7")
 elif args[:1] == ["create"] and "--dry-run=server" in line:
@@ -245,6 +251,11 @@ def test_install_addons_pins_versions_charts_and_values(shims):
     )
     assert "--server-side" in c[operator]
     tfjob_crd = find(c, "wait", "--for=condition=Established", "crd/tfjobs.kubeflow.org")
+    argo = find(c, "kubectl", "apply", "-f", V["ARGO_WORKFLOWS_URL"])
+    assert "--server-side" in c[argo] and flag(c[argo], "-n") == "argo"
+    argo_crd = find(c, "wait", "crd/workflows.argoproj.io")
+    argo_ready = find(c, "rollout", "status", "deployment/workflow-controller")
+    assert argo < argo_crd < argo_ready
     cert_manager = find(c, "kubectl", "apply", "-f", V["CERT_MANAGER_URL"])
     rollouts = [
         find(c, "rollout", "status", f"deployment/{d}")
@@ -272,11 +283,11 @@ def test_install_addons_pins_versions_charts_and_values(shims):
     assert "add-ons ready" in proc.stdout
 
 
-def test_install_addons_without_kserve_needs_no_helm(shims):
+def test_install_addons_without_kserve_or_argo(shims):
     run, calls = shims
-    proc = run("install-addons.sh", drop=("helm",), INSTALL_KSERVE="0")
+    proc = run("install-addons.sh", drop=("helm",), INSTALL_KSERVE="0", INSTALL_ARGO="0")
     assert proc.returncode == 0, proc.stderr
-    assert not [c for c in calls() if "cert-manager" in " ".join(c)]
+    assert not [c for c in calls() if "cert-manager" in " ".join(c) or "argo" in " ".join(c)]
 
 
 def test_cert_manager_api_that_never_answers_fails_within_its_bound(shims):
@@ -301,10 +312,12 @@ def test_deploy_applies_chapter_by_chapter_after_training(shims):
     assert proc.returncode == 0, proc.stderr
     c = calls()
     base = find(c, "kubectl", "apply", "-k", str(ROOT / "manifests/base"))
-    (ch03, text03), (ch04, text04), *rest = applied(c)
+    (ch03, text03), (ch04, text04), (ch05, text05), *rest = applied(c)
     trained = find(c, "get", "tfjob.kubeflow.org/collective-communication")
     assert base < ch03 < trained < ch04
     assert "kind: TFJob" in text03 and "kind: InferenceService" in text04
+    assert "kind: Workflow" in text05
+    assert find(c, "delete", "workflows", "--all") < ch05
     chapters = sorted(p.name for p in (ROOT / "manifests").glob("ch[0-9][0-9]"))
     rendered = [Path(call[2]).name for call in c if call[1] == "kustomize"]
     assert rendered == chapters
@@ -355,6 +368,15 @@ def test_smoke_queries_every_serving_path_and_compares_classes(shims):
     assert "all 4 serving paths gave the same classes: 3,1,4,1,5" in proc.stdout
     assert "current CPU 7% of requests" in proc.stdout
     assert_every_wait_is_bounded(c)
+
+
+def test_smoke_waits_for_the_workflows_and_stops_at_a_failed_one(shims):
+    run, calls = shims
+    ok = run("smoke.sh")
+    assert "all 2 Workflows succeeded" in ok.stdout
+    assert find(calls(), "get", "workflow.argoproj.io/memoization")
+    proc = run("smoke.sh", SHIM_FAILED_WORKFLOW="memoization")
+    assert proc.returncode == 1 and "workflow.argoproj.io/memoization: Failed" in proc.stderr
 
 
 def test_smoke_fails_when_two_servers_disagree(shims):

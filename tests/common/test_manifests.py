@@ -91,6 +91,11 @@ def containers(doc):
     ]
 
 
+def parser_of(module: str):
+    mod = importlib.import_module(module)
+    return mod.Settings.parser() if hasattr(mod, "Settings") else mod.build_parser()
+
+
 def test_container_commands_run_real_modules_with_accepted_flags():
     checked = 0
     for rendering in mf.renderings(MANIFESTS, "python"):
@@ -101,10 +106,19 @@ def test_container_commands_run_real_modules_with_accepted_flags():
                     continue
                 module = command[2]
                 assert importlib.util.find_spec(module), f"{item.file}: no module {module}"
-                parser = importlib.import_module(module).build_parser()
-                parser.parse_args(container.get("args", []))  # SystemExit on an unknown flag
+                parser_of(module).parse_args(container.get("args", []))  # exits on a bad flag
                 checked += 1
     assert checked >= 3
+
+
+def test_the_smoke_client_flags_are_accepted():
+    """scripts/smoke.sh and tests/kind run the chapter 4 client with these flags."""
+    smoke = (ROOT / "scripts/smoke.sh").read_text()
+    flags = ["--dataset", "synthetic", "--num-examples", "20", "--print-classes"]
+    assert " ".join(flags) in smoke
+    args = ["--url", "http://x", "--model-name", "fashion-mnist-tf", *flags]
+    parsed = parser_of("chapters.ch04_model_serving.client").parse_args(args)
+    assert parsed.print_classes and parsed.model_name == "fashion-mnist-tf"
 
 
 # ----------------------------------------------------------------------------- schema conversion

@@ -47,7 +47,7 @@ print(yaml.safe_dump_all(docs))' <<<"$rendered")"
   kubectl apply -f - <<<"$rendered"
   mapfile -t jobs < <(kubectl -n "$NAMESPACE" get tfjobs -l "dmlp/chapter=$chapter" -o name)
   if [ "${#jobs[@]}" -gt 0 ]; then
-    wait_tfjobs "$timeout" "${jobs[@]}"
+    wait_succeeded "$timeout" "$TFJOB_STATE" "${jobs[@]}"
   fi
 done
 log "deployed: ${chapters[*]}"

@@ -49,47 +49,36 @@ retry() {
 
 fail() { printf '[%s] FAILED: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
 
-tfjob_diagnostics() {
-  kubectl -n "$NAMESPACE" describe "$1" | tail -30 || true
-  kubectl -n "$NAMESPACE" logs -l "training.kubeflow.org/job-name=${1#*/}" --tail=30 --prefix || true
+# diagnose OBJECT: what a failed TFJob or Workflow left behind.
+diagnose() {
+  case "$1" in
+    tfjob*)
+      kubectl -n "$NAMESPACE" describe "$1" | tail -30 || true
+      kubectl -n "$NAMESPACE" logs -l "training.kubeflow.org/job-name=${1#*/}" --tail=30 --prefix || true ;;
+    workflow*)
+      kubectl -n "$NAMESPACE" get "$1" \
+        -o jsonpath='{range .status.nodes.*}{.displayName}: {.phase} {.message}{"\n"}{end}' || true ;;
+  esac
 }
 
-# wait_tfjobs SECONDS tfjob/NAME...: until every TFJob has succeeded, for at most SECONDS in all;
-# stops at the first that fails (kubectl wait would sit out the whole timeout), with its logs.
-wait_tfjobs() {
-  local limit=$1 deadline=$((SECONDS + $1)) job state
-  shift
-  for job in "$@"; do
-    log "waiting for $job to succeed"
+# wait_succeeded SECONDS JSONPATH OBJECT...: until JSONPATH of every object reads Succeeded, for
+# at most SECONDS in all; stops at the first Failed or Error (kubectl wait would sit out the whole
+# timeout), with diagnose's output. JSONPATH: a TFJob's true conditions, a Workflow's phase.
+wait_succeeded() {
+  local limit=$1 jsonpath=$2 deadline=$((SECONDS + $1)) object state
+  shift 2
+  for object in "$@"; do
+    log "waiting for $object to succeed"
     while :; do
-      state="$(kubectl -n "$NAMESPACE" get "$job" -o jsonpath='{.status.conditions[?(@.status=="True")].type}')"
-      case " $state " in
+      state=" $(kubectl -n "$NAMESPACE" get "$object" -o "jsonpath=$jsonpath") "
+      case "$state" in
         *" Succeeded "*) break ;;
-        *" Failed "*) tfjob_diagnostics "$job"; fail "$job failed" ;;
+        *" Failed "* | *" Error "*) diagnose "$object"; fail "$object failed" ;;
       esac
-      [ "$SECONDS" -lt "$deadline" ] || { tfjob_diagnostics "$job"; fail "$job not done after ${limit}s"; }
+      [ "$SECONDS" -lt "$deadline" ] || { diagnose "$object"; fail "$object not done after ${limit}s"; }
       sleep "${RETRY_SLEEP:-5}"
     done
   done
 }
-
-# wait_workflows SECONDS workflow/NAME...: until every Argo Workflow has succeeded, for at most
-# SECONDS in all; stops at the first that fails or errs, with its nodes' messages.
-wait_workflows() {
-  local limit=$1 deadline=$((SECONDS + $1)) wf phase
-  shift
-  for wf in "$@"; do
-    log "waiting for $wf to succeed"
-    while :; do
-      phase="$(kubectl -n "$NAMESPACE" get "$wf" -o jsonpath='{.status.phase}')"
-      case "$phase" in
-        Succeeded) break ;;
-        Failed | Error)
-          kubectl -n "$NAMESPACE" get "$wf" -o jsonpath='{range .status.nodes.*}{.displayName}: {.phase} {.message}{"\n"}{end}' || true
-          fail "$wf: $phase" ;;
-      esac
-      [ "$SECONDS" -lt "$deadline" ] || fail "$wf not done after ${limit}s (phase '${phase}')"
-      sleep "${RETRY_SLEEP:-5}"
-    done
-  done
-}
+TFJOB_STATE='{.status.conditions[?(@.status=="True")].type}'
+WORKFLOW_STATE='{.status.phase}'

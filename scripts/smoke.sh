@@ -12,7 +12,7 @@ timeout="${SMOKE_TIMEOUT:-900}"   # seconds, for each wait
 
 mapfile -t jobs < <(kubectl -n "$NAMESPACE" get tfjobs -o name)
 [ "${#jobs[@]}" -gt 0 ] || fail "no TFJobs in namespace $NAMESPACE: run 'make deploy' first"
-wait_tfjobs "$timeout" "${jobs[@]}"
+wait_succeeded "$timeout" "$TFJOB_STATE" "${jobs[@]}"
 for job in "${jobs[@]}"; do
   kubectl -n "$NAMESPACE" logs -l "training.kubeflow.org/job-name=${job#*/}" --tail=200 --prefix \
     | grep -E "EPOCH_END|SERVING" | tail -3 || true
@@ -22,7 +22,7 @@ log "all ${#jobs[@]} TFJobs succeeded"
 if kubectl get crd workflows.argoproj.io >/dev/null 2>&1; then
   mapfile -t workflows < <(kubectl -n "$NAMESPACE" get workflows -o name)
   if [ "${#workflows[@]}" -gt 0 ]; then
-    wait_workflows "$timeout" "${workflows[@]}"
+    wait_succeeded "$timeout" "$WORKFLOW_STATE" "${workflows[@]}"
     log "all ${#workflows[@]} Workflows succeeded"
   fi
 fi

@@ -376,7 +376,7 @@ def test_smoke_waits_for_the_workflows_and_stops_at_a_failed_one(shims):
     assert "all 2 Workflows succeeded" in ok.stdout
     assert find(calls(), "get", "workflow.argoproj.io/memoization")
     proc = run("smoke.sh", SHIM_FAILED_WORKFLOW="memoization")
-    assert proc.returncode == 1 and "workflow.argoproj.io/memoization: Failed" in proc.stderr
+    assert proc.returncode == 1 and "workflow.argoproj.io/memoization failed" in proc.stderr
 
 
 def test_smoke_fails_when_two_servers_disagree(shims):

@@ -502,3 +502,53 @@ def test_tensorflow_in_the_image_matches_tf_serving():
     isvcs = list(yaml.safe_load_all((ROOT / "manifests/ch04/inferenceservice.yaml").read_text()))
     tf = next(d for d in isvcs if d["metadata"]["name"] == "fashion-mnist-tf")
     assert tf["spec"]["predictor"]["model"]["runtimeVersion"] == serving
+
+
+# ----------------------------------------------------------------------------- schema refresher
+
+
+def git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def test_refresh_schemas_rewrites_the_vendored_files_exactly(tmp_path):
+    """Upstream repositories stand in as local git repos holding each CRD at its pinned tag (a CRD
+    rebuilt from the vendored schema); the refresher, run offline, writes the same bytes back."""
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    vendored = {p.name: p.read_text() for p in (ROOT / "manifests/schemas").glob("*.json")}
+    repos: dict[str, Path] = {}
+    for text in vendored.values():
+        doc = json.loads(text)
+        src = doc["source"]
+        repo = repos.setdefault(src["repo"], tmp_path / "upstream" / src["repo"].replace("/", "+"))
+        group, version = doc["apiVersion"].split("/")
+        crd = {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "spec": {
+                "group": group,
+                "names": {"kind": doc["kind"]},
+                "scope": doc["scope"],
+                "versions": [{"name": version, "schema": {"openAPIV3Schema": doc["schema"]}}],
+            },
+        }
+        (repo / src["path"]).parent.mkdir(parents=True, exist_ok=True)
+        (repo / src["path"]).write_text(json.dumps(crd))  # JSON is YAML, and quick to write
+    for src_repo, path in repos.items():
+        tag = {
+            json.loads(t)["source"]["repo"]: json.loads(t)["source"]["tag"]
+            for t in vendored.values()
+        }[src_repo]
+        git("init", "-q", cwd=path)
+        git("add", ".", cwd=path)
+        git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "crds", cwd=path)
+        git("tag", tag, cwd=path)
+    out = tmp_path / "schemas"
+    args = [a for repo, path in repos.items() for a in ("--git-dir", f"{repo}={path / '.git'}")]
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPTS / "refresh-schemas.py"), *args, "--out", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert {p.name: p.read_text() for p in out.glob("*.json")} == vendored

@@ -52,6 +52,14 @@ def test_python_renderer_matches_kubectl_kustomize():
         return sorted((json.dumps(i.doc, sort_keys=True) for r in found for i in r.items), key=len)
 
     assert objects("python") == objects("kubectl")
+    # every object kubectl rendered is traced back to the file that defines it
+    for rendering in mf.renderings(MANIFESTS, "kubectl"):
+        for item in rendering.items:
+            assert Path(item.file).name != "kustomization.yaml", item.label
+            names = {
+                d["metadata"]["name"] for d in yaml.safe_load_all(Path(item.file).read_text()) if d
+            }
+            assert item.name in names, (item.label, item.file)
 
 
 def test_make_validate_runs_this_validator_on_the_manifests():

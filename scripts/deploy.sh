@@ -12,7 +12,8 @@ timeout="${DEPLOY_TIMEOUT:-900}"   # seconds, for each chapter's TFJobs
 if [ "$#" -gt 0 ]; then
   chapters=("$@")
 else
-  mapfile -t chapters < <(cd "$ROOT/manifests" && ls -d ch[0-9][0-9])
+  chapters=()
+  IFS=$'\n' read -r -d '' -a chapters < <(cd "$ROOT/manifests" && ls -d ch[0-9][0-9]) || true
 fi
 
 kubectl get crd tfjobs.kubeflow.org >/dev/null 2>&1 || die "no TFJob CRD: run 'make kind-up' (install-addons.sh) first"
@@ -32,7 +33,7 @@ for chapter in "${chapters[@]}"; do
   while read -r api; do
     grep -qxF "$api" <<<"$served" || missing+=("$api")
   done < <(sed -n 's/^apiVersion: //p' <<<"$rendered" | sort -u)
-  if [ "${missing[*]}" = "serving.kserve.io/v1beta1" ]; then
+  if [ "${missing[*]:-}" = "serving.kserve.io/v1beta1" ]; then
     log "applying $chapter without its InferenceServices (KServe not installed: INSTALL_KSERVE=0)"
     rendered="$("${PYTHON:-$ROOT/.venv/bin/python}" -c '
 import sys, yaml
@@ -45,7 +46,8 @@ print(yaml.safe_dump_all(docs))' <<<"$rendered")"
     log "applying $chapter"
   fi
   kubectl apply -f - <<<"$rendered"
-  mapfile -t jobs < <(kubectl -n "$NAMESPACE" get tfjobs -l "dmlp/chapter=$chapter" -o name)
+  jobs=()
+  IFS=$'\n' read -r -d '' -a jobs < <(kubectl -n "$NAMESPACE" get tfjobs -l "dmlp/chapter=$chapter" -o name) || true
   if [ "${#jobs[@]}" -gt 0 ]; then
     wait_succeeded "$timeout" "$TFJOB_STATE" "${jobs[@]}"
   fi

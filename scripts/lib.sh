@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # the variables are used by the scripts that source this file
-# Shared settings for the kind scripts (sourced, not run). Pinned versions and URLs live in
+# Shared settings for the kind scripts (sourced, not run). Written for bash 3.2 too (macOS's
+# /bin/bash): no mapfile, no namerefs, no empty "${array[@]}" under set -u. Pinned versions and URLs live in
 # versions.env; an environment variable of the same name overrides one.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -10,7 +10,9 @@ need kubectl
 need_cluster
 timeout="${SMOKE_TIMEOUT:-900}"   # seconds, for each wait
 
-mapfile -t jobs < <(kubectl -n "$NAMESPACE" get tfjobs -o name)
+jobs=()
+
+IFS=$'\n' read -r -d '' -a jobs < <(kubectl -n "$NAMESPACE" get tfjobs -o name) || true
 [ "${#jobs[@]}" -gt 0 ] || fail "no TFJobs in namespace $NAMESPACE: run 'make deploy' first"
 wait_succeeded "$timeout" "$TFJOB_STATE" "${jobs[@]}"
 for job in "${jobs[@]}"; do
@@ -20,7 +22,8 @@ done
 log "all ${#jobs[@]} TFJobs succeeded"
 
 if kubectl get crd workflows.argoproj.io >/dev/null 2>&1; then
-  mapfile -t workflows < <(kubectl -n "$NAMESPACE" get workflows -o name)
+  workflows=()
+  IFS=$'\n' read -r -d '' -a workflows < <(kubectl -n "$NAMESPACE" get workflows -o name) || true
   if [ "${#workflows[@]}" -gt 0 ]; then
     wait_succeeded "$timeout" "$WORKFLOW_STATE" "${workflows[@]}"
     log "all ${#workflows[@]} Workflows succeeded"
@@ -58,7 +61,8 @@ output="$(kubectl -n "$NAMESPACE" run smoke-client --rm -i --restart=Never --qui
   --pod-running-timeout="${timeout}s" --image="$IMAGE" --image-pull-policy=IfNotPresent \
   --command -- sh -c "$script" smoke "${paths[@]}")" || { printf '%s\n' "$output"; fail "a client request failed"; }
 printf '%s\n' "$output"
-mapfile -t answers < <(printf '%s\n' "$output" | awk '/^== /{name=$2} /^CLASSES /{print name, $2}')
+answers=()
+IFS=$'\n' read -r -d '' -a answers < <(printf '%s\n' "$output" | awk '/^== /{name=$2} /^CLASSES /{print name, $2}') || true
 [ "${#answers[@]}" -eq "${#paths[@]}" ] || fail "expected ${#paths[@]} answers, got ${#answers[@]}"
 first="${answers[0]#* }"
 for answer in "${answers[@]}"; do

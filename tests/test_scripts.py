@@ -552,3 +552,14 @@ def test_refresh_schemas_rewrites_the_vendored_files_exactly(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert {p.name: p.read_text() for p in out.glob("*.json")} == vendored
+
+
+def test_scripts_avoid_bash_4_features():
+    """macOS ships bash 3.2 as /bin/bash: readers run these scripts with it."""
+    bash4 = re.compile(
+        r"\b(mapfile|readarray|coproc)\b|declare -[nA]|local -n|\$\{\w+(,,|\^\^)\}|\|&"
+    )
+    for script in sorted(SCRIPTS.glob("*.sh")):
+        for number, line in enumerate(script.read_text().splitlines(), 1):
+            if not line.lstrip().startswith("#"):
+                assert not bash4.search(line), f"{script.name}:{number}: {line.strip()}"

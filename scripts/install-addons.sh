@@ -2,6 +2,7 @@
 # Install what the manifests need, each version pinned in versions.env:
 #   metrics-server            CPU figures for the HPA and KServe's autoscaler (kind ships none)
 #   Kubeflow Training Operator the TFJob CRD and controller (chapter 3)
+#   Argo Workflows            the Workflow CRDs and controller (chapter 5), unless INSTALL_ARGO=0
 # and, unless INSTALL_KSERVE=0 (chapter 4's InferenceServices then stay out):
 #   cert-manager              certificates for KServe's webhooks
 #   KServe (Standard mode)    kserve-crd, kserve-resources, kserve-runtime-configs (the runtimes)
@@ -27,6 +28,18 @@ kubectl apply --server-side --force-conflicts \
   -k "$TRAINING_OPERATOR_MANIFESTS?ref=$TRAINING_OPERATOR_VERSION"
 kubectl wait --for=condition=Established crd/tfjobs.kubeflow.org --timeout="$WAIT"
 kubectl -n kubeflow rollout status deployment/training-operator --timeout="$WAIT"
+
+if [ "$INSTALL_ARGO" = "1" ]; then
+  log "installing Argo Workflows $ARGO_WORKFLOWS_VERSION (namespace argo)"
+  kubectl create namespace argo --dry-run=client -o yaml | kubectl apply -f -
+  # Server-side: the release's CRDs are too large for client-side apply's annotation.
+  kubectl apply --server-side --force-conflicts -n argo -f "$ARGO_WORKFLOWS_URL"
+  kubectl wait --for=condition=Established crd/workflows.argoproj.io \
+    crd/workflowtaskresults.argoproj.io --timeout="$WAIT"
+  kubectl -n argo rollout status deployment/workflow-controller --timeout="$WAIT"
+  # The UI server is not needed by the chapters: give its CPU back to the workloads.
+  kubectl -n argo scale deployment/argo-server --replicas=0
+fi
 
 if [ "$INSTALL_KSERVE" = "1" ]; then
   log "installing cert-manager $CERT_MANAGER_VERSION"

@@ -19,7 +19,7 @@ CACHING = "chapters.ch02_data_ingestion.caching"
 def test_help(module):
     proc = run_module(module, "--help", timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("usage:") and "--seed" in proc.stdout
+    assert proc.stdout.startswith("usage:") and "--verbose" in proc.stdout
 
 
 @pytest.mark.parametrize(

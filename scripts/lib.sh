@@ -16,6 +16,7 @@ IMAGE="${IMAGE:-dmlp:dev}"
 NAMESPACE="${NAMESPACE:-dmlp}"
 INSTALL_KSERVE="${INSTALL_KSERVE:-1}"
 INSTALL_ARGO="${INSTALL_ARGO:-1}"
+INSTALL_VOLCANO="${INSTALL_VOLCANO:-1}"
 WAIT="${WAIT:-300s}"   # the bound on each rollout and condition wait of an add-on
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*"; }

@@ -188,7 +188,7 @@ def assert_every_wait_is_bounded(calls):
     waits = 0
     for call in calls:
         tool, args = call[0], call[1:]
-        if tool == "kubectl" and ("wait" in args or "rollout" in args):
+        if tool == "kubectl" and ("wait" in args or ("rollout" in args and "status" in args)):
             assert flag(call, "--timeout"), call
             waits += 1
         if tool == "kubectl" and "delete" in args and "--wait=true" in args:
@@ -283,11 +283,41 @@ def test_install_addons_pins_versions_charts_and_values(shims):
     assert "add-ons ready" in proc.stdout
 
 
-def test_install_addons_without_kserve_or_argo(shims):
+def test_install_addons_without_kserve_argo_or_volcano(shims):
     run, calls = shims
-    proc = run("install-addons.sh", drop=("helm",), INSTALL_KSERVE="0", INSTALL_ARGO="0")
+    proc = run(
+        "install-addons.sh",
+        drop=("helm",),
+        INSTALL_KSERVE="0",
+        INSTALL_ARGO="0",
+        INSTALL_VOLCANO="0",
+    )
     assert proc.returncode == 0, proc.stderr
-    assert not [c for c in calls() if "cert-manager" in " ".join(c) or "argo" in " ".join(c)]
+    for word in ("cert-manager", "argo", "volcano"):
+        assert not [c for c in calls() if word in " ".join(c)], word
+
+
+def test_install_addons_puts_volcano_before_the_gang_scheduling_operator(shims):
+    run, calls = shims
+    proc = run("install-addons.sh", INSTALL_KSERVE="0", INSTALL_ARGO="0")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    c = calls()
+    volcano = find(c, "kubectl", "apply", "-f", V["VOLCANO_URL"])
+    assert "--server-side" in c[volcano] and V["VOLCANO_VERSION"] in V["VOLCANO_URL"]
+    crds = find(
+        c, "wait", "crd/queues.scheduling.volcano.sh", "crd/podgroups.scheduling.volcano.sh"
+    )
+    scheduler = find(c, "rollout", "status", "deployment/volcano-scheduler")
+    config = find(c, "kubectl", "apply", "-k", str(ROOT / "manifests/ch06/volcano"))
+    restart = find(c, "rollout", "restart", "deployment/volcano-scheduler")
+    operator = find(
+        c, "apply", "-k", f"{V['TRAINING_OPERATOR_MANIFESTS']}?ref={V['TRAINING_OPERATOR_VERSION']}"
+    )
+    patch = find(c, "kubectl", "patch", "deployment", "training-operator")
+    assert "--gang-scheduler-name=volcano" in " ".join(c[patch])
+    ready = find(c, "rollout", "status", "deployment/training-operator")
+    assert volcano < crds < scheduler < config < restart < operator < patch < ready
+    assert_every_wait_is_bounded(c)
 
 
 def test_cert_manager_api_that_never_answers_fails_within_its_bound(shims):

@@ -85,20 +85,6 @@ def test_scheduler_config_adds_preempt_and_reclaim_to_volcano_defaults():
     assert {"priority", "gang", "proportion", "drf", "predicates"} <= plugins
 
 
-def test_install_script_patches_the_operator_with_the_gang_scheduler_flag():
-    script = (ROOT / "scripts" / "install-volcano.sh").read_text()
-    overlay = script.split("<<YAML\n", 1)[1].split("\nYAML\n", 1)[0]
-    kustomization = yaml.safe_load(overlay.replace("${TRAINER_REF}", "v1.9.4"))
-    (resource,) = kustomization["resources"]
-    assert "kubeflow/trainer" in resource and resource.endswith("standalone?ref=v1.9.4")
-    (patch,) = kustomization["patches"]
-    assert patch["target"]["kind"] == "Deployment"
-    assert patch["target"]["name"] == "training-operator"
-    (op,) = yaml.safe_load(patch["patch"])
-    assert op["path"] == "/spec/template/spec/containers/0/args"
-    assert op["value"] == ["--gang-scheduler-name=volcano"]
-
-
 def test_metadata_job_runs_the_module_with_flags_it_accepts():
     (job,) = docs("metadata-job.yaml")
     (container,) = job["spec"]["template"]["spec"]["containers"]
@@ -108,16 +94,6 @@ def test_metadata_job_runs_the_module_with_flags_it_accepts():
     assert settings.out.startswith("/data/") and settings.fail_at_step > 0
     claim = job["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
     assert claim == "dmlp-data" and job["metadata"]["namespace"] == "dmlp"
-
-
-def test_install_script_is_strict_and_pins_volcano():
-    script = (ROOT / "scripts" / "install-volcano.sh").read_text()
-    assert "set -euo pipefail" in script
-    assert 'VOLCANO_VERSION="${VOLCANO_VERSION:-v1.15.1}"' in script
-    assert "--timeout" in script
-    assert (
-        subprocess.run(["bash", "-n", str(ROOT / "scripts" / "install-volcano.sh")]).returncode == 0
-    )
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (kustomize) not installed")

@@ -608,6 +608,7 @@ class Engine:
 
     def run_process(self, t, kind, record, scope, attempt):
         node_dir = self.work_dir / _safe(record.id) / f"attempt-{attempt}"
+        shutil.rmtree(node_dir, ignore_errors=True)  # a reused work dir: no stale outputs
         fs = node_dir / "fs"
         fs.mkdir(parents=True, exist_ok=True)
 

@@ -147,7 +147,7 @@ def main(settings: Settings) -> Result:
 
     log(f"starting {settings.num_replicas} replicas of the model server")
     with ServerReplicas(settings.num_replicas, str(path), echo=settings.verbose) as replicas:
-        replicas.wait_ready()
+        replicas.wait_ready(log=log)
         log("all replicas ready: " + ", ".join(replicas.urls.values()))
         load(replicas, replicas.names[:1], "1 replica")
         load(replicas, replicas.names, f"{settings.num_replicas} replicas")

@@ -106,8 +106,8 @@ def main(settings: Settings) -> Result:
         ) as big,
     ):  # fmt: skip
         log(f"starting {settings.num_shards} shard servers and one big server")
-        shards.wait_ready()
-        big.wait_ready()
+        shards.wait_ready(log=log)
+        big.wait_ready(log=log)
         urls = [shards.predict_url(name) for name in shards.names]
         try:
             predict(urls[0], images)

@@ -316,12 +316,19 @@ def served_model(
     from chapters.common.models import build_model
     from chapters.common.tf_setup import tf as import_tf
 
-    import_tf(seed=seed)
+    tf = import_tf(seed=seed)
     log(f"no --model-dir: training a small CNN for {train_steps} steps, exporting it to {path}")
     train = load_fashion_mnist("train", dataset, data_dir, 10_000, seed)
     model = build_model("cnn")
     data = train.to_dataset().map(normalize).shuffle(10_000, seed=seed).repeat().batch(64)
-    model.fit(data, steps_per_epoch=train_steps, epochs=1, verbose=0)
+    every = max(1, train_steps // 4)
+    progress = tf.keras.callbacks.LambdaCallback(
+        on_batch_end=lambda step, logs: (
+            (step + 1) % every == 0
+            and log(f"step {step + 1}/{train_steps}, loss {logs['loss']:.3f}")
+        )
+    )
+    model.fit(data, steps_per_epoch=train_steps, epochs=1, verbose=0, callbacks=[progress])
     partial = path.with_name(f".{path.name}-{os.getpid()}")
     export_saved_model(model, partial)
     try:

@@ -241,3 +241,19 @@ def test_model_dir_without_version_folder_says_which_to_pass(model_dir):
     parent = str(Path(model_dir).parent)
     proc = run_module("chapters.ch04_model_serving.server", "--model-dir", parent, timeout=120)
     assert proc.returncode == 2 and f"e.g. {model_dir}" in proc.stderr
+
+
+def test_the_readmes_curl_commands_paste_and_work(base, url):
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "chapters" / "ch04_model_serving" / "README.md").read_text()
+    lines = [line for line in readme.splitlines() if line.startswith("curl ")]
+    assert len(lines) == 2
+    answers = []
+    for line in lines:
+        command = shlex.split(line.replace("http://127.0.0.1:8080", base))
+        proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        answers.append(json.loads(proc.stdout))
+    assert answers[0] == {"name": "fashion-mnist", "ready": True}
+    direct = requests.post(url, data=SAMPLE_REQUEST.read_bytes(), timeout=60).json()
+    assert answers[1] == direct and len(direct["predictions"]) == 3

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chapters.ch04_model_serving.timeline import Result, report
+from chapters.ch04_model_serving.timeline import Result, Run, report
 from chapters.common import cli, serving
 from chapters.common.data import load_fashion_mnist
 from chapters.common.errors import UsageError
@@ -113,25 +113,7 @@ class WorkerPool:
             thread.join(timeout=5)
 
 
-@dataclasses.dataclass
-class Run:
-    """One pool's run: (t, events in flight, workers) every tick; (arrival, latency s) per event."""
-
-    mode: str
-    timeline: list[tuple[float, int, int]] = dataclasses.field(default_factory=list)
-    latencies: list[tuple[float, float]] = dataclasses.field(default_factory=list)
-
-    def p99_ms(self, start: float = 0.0, end: float = math.inf) -> float:
-        """p99 latency of the events that arrived in [start, end)."""
-        chosen = [latency for t, latency in self.latencies if start <= t < end]
-        return float(np.percentile(chosen, 99)) * 1000 if chosen else math.nan
-
-    def workers(self, start: float = 0.0, end: float = math.inf) -> int:
-        """The most workers between ``start`` and ``end``."""
-        return max((w for t, _, w in self.timeline if start <= t < end), default=0)
-
-
-def simulate(arrivals, handle, scaler: Autoscaler | None, fixed: int, tail: float) -> Run:
+def simulate(arrivals, handle, scaler: Autoscaler | None, fixed: int, tail: float, log) -> Run:
     """Replay ``arrivals`` into a queue served by a fixed or an autoscaled pool."""
     events: queue.Queue = queue.Queue()
     run, lock = Run("autoscaled" if scaler else "fixed"), threading.Lock()
@@ -159,6 +141,8 @@ def simulate(arrivals, handle, scaler: Autoscaler | None, fixed: int, tail: floa
             if scaler is not None:
                 pool.scale_to(scaler.desired(in_flight, pool.workers(), now))
             run.timeline.append((now, in_flight, pool.workers()))
+            if len(run.timeline) % 40 == 0:  # every 2 s
+                log(f"{run.mode} t={now:.0f}s: {in_flight} in flight, {pool.workers()} workers")
             if not producer.is_alive() and in_flight == 0 and now >= end:
                 return run
             if now > end + 120:
@@ -233,14 +217,16 @@ def main(settings: Settings) -> Result:
     )
     if s.images_per_event:
         images = load_fashion_mnist("test", s.dataset, s.data_dir, s.images_per_event, s.seed)
-        handle = model_handler(s.model(log), images.images, s.io_ms)
+        path = s.model(log)
+        log(f"loading {path}: each event runs it on {s.images_per_event} images + {s.io_ms:g} ms")
+        handle = model_handler(path, images.images, s.io_ms)
     else:
         handle = lambda _event: time.sleep(s.io_ms / 1000)  # noqa: E731
     log(f"fixed pool of {s.fixed_workers} workers")
-    fixed = simulate(arrivals, handle, None, s.fixed_workers, s.tail)
+    fixed = simulate(arrivals, handle, None, s.fixed_workers, s.tail, log)
     log(f"autoscaled pool: {s.min_workers} to {s.max_workers} workers, {s.target:g} in flight each")
     scaler = Autoscaler(s.min_workers, s.max_workers, s.target, s.cooldown, s.window)
-    auto = simulate(arrivals, handle, scaler, 0, s.tail)
+    auto = simulate(arrivals, handle, scaler, 0, s.tail, log)
     result = Result.of(arrivals, fixed, auto, s.spike_start, s.spike_end, Path(s.out))
     report(s, result)
     return result

@@ -109,10 +109,7 @@ def main(settings: Settings) -> None:
 
     serving.serve(
         [router],
-        settings.host,
-        settings.port,
-        max_body_bytes=settings.max_body_bytes,
-        verbose=settings.verbose,
+        settings,
         errors={ShardUnavailable: 503},
         on_ready=ready,
     )

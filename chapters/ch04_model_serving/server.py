@@ -31,14 +31,8 @@ import numpy as np
 from kserve.errors import InvalidInput
 from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
-from chapters.ch04_model_serving.inference import (
-    DEFAULT_MAX_INSTANCES,
-    BadRequest,
-    TooLarge,
-    answers,
-    parse_instances,
-    parse_tensor,
-)
+from chapters.ch04_model_serving import inference
+from chapters.ch04_model_serving.inference import BadRequest, TooLarge
 from chapters.common import cli, serving
 from chapters.common.export import load_serving_function
 from chapters.common.settings import option
@@ -47,7 +41,7 @@ from chapters.common.settings import option
 class FashionMNISTModel(kserve.Model):
     """The SavedModel's serving signature behind KServe's V1 and V2 endpoints."""
 
-    def __init__(self, name: str, model_dir: str, max_instances: int = DEFAULT_MAX_INSTANCES):
+    def __init__(self, name: str, model_dir: str, max_instances: int):
         super().__init__(name)
         self.model_dir, self.max_instances = model_dir, max_instances
 
@@ -68,7 +62,7 @@ class FashionMNISTModel(kserve.Model):
                 InferOutput("probabilities", list(probabilities.shape), "FP32", probabilities),
             ]
             return InferResponse(payload.id or str(uuid.uuid4()), self.name, tensors)
-        return {"predictions": answers(outputs)}
+        return {"predictions": inference.answers(outputs)}
 
 
 def read_images(payload, max_instances: int) -> np.ndarray:
@@ -77,10 +71,10 @@ def read_images(payload, max_instances: int) -> np.ndarray:
         if isinstance(payload, InferRequest):
             if len(payload.inputs) != 1:
                 raise BadRequest("send exactly one input tensor of images")
-            return parse_tensor(payload.inputs[0].as_numpy(), max_instances)
+            return inference.parse_tensor(payload.inputs[0].as_numpy(), max_instances)
         if isinstance(payload, bytes | bytearray):  # a V1 body sent without a JSON type
             payload = decode_json(payload)
-        return parse_instances(payload, max_instances)
+        return inference.parse_instances(payload, max_instances)
     except TooLarge as err:
         raise serving.PayloadTooLarge(str(err)) from None
     except BadRequest as err:
@@ -104,7 +98,7 @@ class Settings(serving.ModelSettings):
     port: int = option(8080, "HTTP port", minimum=1, maximum=65535)
     model_name: str = option(serving.DEFAULT_MODEL_NAME, "the model's name in the URLs")
     max_instances: int = option(
-        DEFAULT_MAX_INSTANCES, "most images per request; more is a 413", minimum=1
+        inference.DEFAULT_MAX_INSTANCES, "most images per request; more is a 413", minimum=1
     )
     max_body_bytes: int = option(8 << 20, "largest request body; more is a 413", minimum=1)
 
@@ -126,10 +120,7 @@ def main(settings: Settings) -> None:
 
     serving.serve(
         [model],
-        settings.host,
-        settings.port,
-        max_body_bytes=settings.max_body_bytes,
-        verbose=settings.verbose,
+        settings,
         on_ready=ready,
     )
     log("stopped")

@@ -81,19 +81,18 @@ class PayloadTooLarge(Exception):
 
 def serve(
     models: Sequence,
-    host: str,
-    port: int,
+    settings,
     *,
-    max_body_bytes: int,
-    verbose: bool = False,
     errors: dict[type[Exception], int] | None = None,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve ``models`` (loaded ``kserve.Model`` objects) until SIGINT/SIGTERM.
 
-    ``errors`` maps more exception types to HTTP statuses (``PayloadTooLarge`` is 413 already);
+    ``settings`` gives ``host``, ``port``, ``max_body_bytes`` and ``verbose``. ``errors`` maps
+    more exception types to HTTP statuses (``PayloadTooLarge`` is 413 already);
     ``on_ready(base_url)`` is called once the port is bound.
     """
+    host, port, verbose = settings.host, settings.port, settings.verbose
     configure_logs(verbose)
 
     app = model_server.app
@@ -103,7 +102,7 @@ def serve(
             return JSONResponse(status_code=status, content={"error": str(exc)})
 
         app.add_exception_handler(kind, handler)
-    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     server = ModelServer(http_port=port, enable_grpc=False, workers=1)
     for model in models:
         model.enable_latency_logging = verbose

@@ -178,7 +178,7 @@ def report(settings: Settings, runs: dict, failovers: int, lost: int | None, plo
             f"re-sent {failovers} to the survivor)."
         )
     print("Book section 4.2, replicated services pattern.")
-    print(f"Wrote: {plot}")
+    print(f"Wrote: {plot}" + ("" if settings.model_dir else f" (model: {settings.out}/model/1)"))
 
 
 def draw_latency(runs: dict[str, LoadResult], path: Path, kill_at: int) -> Path:

@@ -1,4 +1,4 @@
-"""Chapter 4: a client for the model server, the router, or TF Serving (local or in a cluster).
+"""Chapter 4, section 4.1: a client for the model server, the router or TF Serving, anywhere.
 
 Sends test images to ``POST /v1/models/<name>:predict`` and prints each prediction next to the
 true label, then the accuracy. ``--curl`` prints instead a curl command that sends the sample

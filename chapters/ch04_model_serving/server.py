@@ -1,4 +1,4 @@
-"""Chapter 4, section 4.2: the model server that every serving pattern of the chapter runs.
+"""Chapter 4, section 4.1 "What is model serving?": the model server the patterns of 4.2-4.4 run.
 
 A ``kserve.Model`` that serves the exported SavedModel's ``serving_default`` signature (0-255
 pixels in, ``class_id`` and ``probabilities`` out), so the same request body gets the same
@@ -116,7 +116,7 @@ def main(settings: Settings) -> None:
     def ready(base: str) -> None:
         log(f"serving {path} as {settings.model_name!r} (pid {os.getpid()}, Ctrl-C stops)")
         log(f"ready: {base}/v1/models/{settings.model_name}")
-        log("book section 4.2: the model server each serving pattern replicates, shards or queues")
+        log("book section 4.1: the model server that sections 4.2-4.4 replicate, shard and queue")
 
     serving.serve(
         [model],

@@ -29,9 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from chapters.ch04_model_serving.timeline import Result, Run, report
-from chapters.common import cli, serving
+from chapters.common import cli
 from chapters.common.data import load_fashion_mnist
 from chapters.common.errors import UsageError
+from chapters.common.served import ModelSettings
 from chapters.common.settings import option
 
 
@@ -180,7 +181,7 @@ def model_handler(model_dir: Path, images: np.ndarray, io_ms: float) -> Callable
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings(serving.ModelSettings):
+class Settings(ModelSettings):
     duration: float = option(6.0, "seconds of traffic", minimum=0.1)
     base_rate: float = option(10.0, "events per second outside the spike", minimum=0.01)
     spike_rate: float = option(80.0, "events per second in the spike", minimum=0.01)

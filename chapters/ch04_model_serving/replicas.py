@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import requests
 
 from chapters.common.cluster import ProcessGroup, TaskFailed, free_ports
-from chapters.common.serving import DEFAULT_MODEL_NAME
+from chapters.common.served import DEFAULT_MODEL_NAME
 
 SERVER = "chapters.ch04_model_serving.server"
 

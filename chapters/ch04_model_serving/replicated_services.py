@@ -26,8 +26,9 @@ import requests
 from chapters.ch04_model_serving.inference import to_instances
 from chapters.ch04_model_serving.loadtest import LoadResult, drive
 from chapters.ch04_model_serving.replicas import ServerReplicas, is_ready
-from chapters.common import cli, serving
+from chapters.common import cli
 from chapters.common.data import load_fashion_mnist
+from chapters.common.served import ModelSettings
 from chapters.common.settings import option
 
 
@@ -98,7 +99,7 @@ class RoundRobinBalancer:
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings(serving.ModelSettings):
+class Settings(ModelSettings):
     num_replicas: int = option(2, "model server processes behind the balancer", minimum=2)
     num_requests: int = option(300, "requests in each run", minimum=1)
     concurrency: int = option(8, "requests in flight at once", minimum=1)

@@ -25,9 +25,10 @@ import requests
 
 from chapters.ch04_model_serving.client import ServingError, predict
 from chapters.ch04_model_serving.replicas import ServerReplicas
-from chapters.common import cli, serving
+from chapters.common import cli
 from chapters.common.data import load_fashion_mnist
 from chapters.common.errors import UsageError
+from chapters.common.served import ModelSettings
 from chapters.common.settings import option
 
 
@@ -64,7 +65,7 @@ def sharded_predict(urls: list[str], images: np.ndarray, max_per_request: int) -
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings(serving.ModelSettings):
+class Settings(ModelSettings):
     num_shards: int = option(3, "shard servers the request is split over", minimum=1)
     request_size: int = option(1000, "images in the one big request", minimum=1)
     max_instances: int = option(128, "most images one shard takes per request", minimum=1)

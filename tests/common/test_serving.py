@@ -123,20 +123,3 @@ def test_bind_listens_on_the_host_asked_and_refuses_a_busy_port():
     finally:
         sock.close()
     assert isinstance(sock, socket.socket)
-
-
-def test_served_model_names_the_version_folder(tmp_path):
-    (tmp_path / "saved_model" / "3").mkdir(parents=True)
-    (tmp_path / "saved_model" / "3" / "saved_model.pb").write_bytes(b"")
-    with pytest.raises(UsageError, match="pass a version folder, e.g. .*saved_model/3"):
-        serving.served_model(str(tmp_path / "saved_model"), str(tmp_path))
-    with pytest.raises(UsageError, match="no SavedModel there"):
-        serving.served_model(str(tmp_path / "nothing"), str(tmp_path))
-    assert serving.served_model(str(tmp_path / "saved_model" / "3"), "unused").name == "3"
-
-
-def test_settings_declare_the_model_flags_once():
-    settings = serving.ModelSettings.from_argv(["--model-dir", "m/1", "--train-steps", "5"])
-    assert settings.model_dir == "m/1" and settings.train_steps == 5
-    with pytest.raises(SystemExit):
-        serving.ModelSettings.from_argv(["--num-examples", "3"])  # serving has no such flag

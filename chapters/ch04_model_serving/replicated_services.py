@@ -114,6 +114,11 @@ class Result:
     lost: int | None  # requests that failed in the killed run (the claim: 0)
     plot: Path
 
+    @property
+    def claim_holds(self) -> bool:
+        """With a replica killed mid-load, no request was lost."""
+        return self.lost == 0
+
 
 def main(settings: Settings) -> Result:
     log = cli.Progress("ch04.replicated")

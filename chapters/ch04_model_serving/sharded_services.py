@@ -85,8 +85,8 @@ class Result:
     whole_ms: float
 
     @property
-    def equal(self) -> bool:
-        """The claim: the merged answer is the unsharded one."""
+    def claim_holds(self) -> bool:
+        """The merged answer is the unsharded one (same classes, probabilities within 1e-4)."""
         return self.same_classes and self.max_probability_diff < 1e-4
 
 
@@ -163,7 +163,7 @@ def report(settings: Settings, result: Result) -> None:
     print(f"images per shard: {per_shard}; one shard alone answered HTTP {result.refused_status}")
     print(
         f"Claim: the merged sharded answer equals the unsharded one: "
-        f"{'yes' if result.equal else 'NO'} (same classes: {result.same_classes}, largest "
+        f"{'yes' if result.claim_holds else 'NO'} (same classes: {result.same_classes}, largest "
         f"probability difference {result.max_probability_diff:.1e}); accuracy "
         f"{result.accuracy:.1%}."
     )

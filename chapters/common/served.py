@@ -36,8 +36,8 @@ class ModelSettings(CommonSettings):
     train_steps: int = option(300, "training steps of that small model", minimum=1)
     dataset: str = option(
         "auto",
-        "images for that small model and for the requests: auto (real Fashion-MNIST via TFDS, "
-        "else a synthetic stand-in, warns once), tfds or synthetic",
+        "images the small model trains on and the examples send: auto (real Fashion-MNIST via "
+        "TFDS, else a synthetic stand-in, warns once), tfds or synthetic",
         choices=DATASET_CHOICES,
     )
     data_dir: str | None = option(None, "where TFDS keeps (or downloads) datasets")

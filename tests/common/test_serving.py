@@ -25,7 +25,7 @@ async def body_length(scope, receive, send):
     await send({"type": "http.response.body", "body": str(size).encode()})
 
 
-def call(chunks: list[bytes], length: int | None, max_bytes: int = 1000):
+def call(chunks: list[bytes], length: int | None, max_bytes: int = 1000, drain: int | None = None):
     """Send ``chunks`` through BodyLimit; return (status, body, chunks the middleware read)."""
     headers = [] if length is None else [(b"content-length", str(length).encode())]
     scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
@@ -40,7 +40,7 @@ def call(chunks: list[bytes], length: int | None, max_bytes: int = 1000):
     async def send(message):
         sent.append(message)
 
-    asyncio.run(serving.BodyLimit(body_length, max_bytes)(scope, receive, send))
+    asyncio.run(serving.BodyLimit(body_length, max_bytes, drain)(scope, receive, send))
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return sent[0]["status"], body, len(read)
 
@@ -53,6 +53,11 @@ def test_body_over_the_limit_is_read_to_its_end_then_413():
     status, body, read = call([b"x" * 600] * 5, 3000)
     assert status == 413 and "over 1000 bytes" in json.loads(body)["error"]
     assert read == 5  # drained: a client still sending reads the 413, not a reset
+
+
+def test_an_absurd_body_is_not_read_forever():
+    status, _body, read = call([b"x" * 600] * 100, None, drain=3000)
+    assert status == 413 and read == 6  # stops past drain_bytes (the connection then closes)
 
 
 def test_chunked_body_without_length_is_limited_too():

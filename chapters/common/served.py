@@ -51,6 +51,7 @@ class ModelSettings(CommonSettings):
             data_dir=self.data_dir,
             train_steps=self.train_steps,
             seed=self.seed,
+            verbose=self.verbose,
             log=log,
         )
 
@@ -63,6 +64,7 @@ def served_model(
     data_dir: str | None = None,
     train_steps: int = 300,
     seed: int = 42,
+    verbose: bool = False,
     log: Callable[[str], None] = print,
 ) -> Path:
     """The SavedModel version folder to serve.
@@ -90,7 +92,7 @@ def served_model(
     from chapters.common.models import build_model
     from chapters.common.tf_setup import tf as import_tf
 
-    tf = import_tf(seed=seed)
+    tf = import_tf(verbose, seed)
     log(f"no --model-dir: training a small CNN for {train_steps} steps, exporting it to {path}")
     train = load_fashion_mnist("train", dataset, data_dir, 10_000, seed)
     model = build_model("cnn")
@@ -104,9 +106,13 @@ def served_model(
     )
     model.fit(data, steps_per_epoch=train_steps, epochs=1, verbose=0, callbacks=[progress])
     partial = path.with_name(f".{path.name}-{os.getpid()}")
-    export_saved_model(model, partial)
     try:
+        export_saved_model(model, partial)
         partial.rename(path)  # whole or absent: a concurrent reader never sees half a model
-    except OSError:  # another process exported it first
+    except OSError:
+        if not (path / "saved_model.pb").is_file():
+            raise
+        # another process exported it first: use theirs
+    finally:
         shutil.rmtree(partial, ignore_errors=True)
     return path

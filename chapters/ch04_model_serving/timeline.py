@@ -114,7 +114,8 @@ def timeline_rows(runs: dict[str, Run], start: float, end: float, step: float = 
 def draw(runs: dict[str, Run], path: Path, start: float, end: float) -> Path:
     def plot(ax) -> None:
         for mode, run in runs.items():
-            ax.plot([s[0] for s in run.timeline], [s[1] for s in run.timeline], label=mode)
+            times, in_flight = [s[0] for s in run.timeline], [s[1] for s in run.timeline]
+            ax.plot(times, in_flight, label=f"{mode}: events in flight")
         auto = runs["autoscaled"].timeline
         ax.step([s[0] for s in auto], [s[2] for s in auto], where="post", linestyle="--",
                 label="autoscaled: workers")  # fmt: skip

@@ -112,8 +112,8 @@ def main(settings: Settings) -> Result | None:
             "(python -m chapters.ch04_model_serving.server)"
         ) from None
     seconds = time.perf_counter() - start
-    rows = [
-        (i, CLASS_NAMES[label], p["class_name"], max(p["probabilities"]),
+    rows = [  # by class_id: TF Serving's answers have no class_name
+        (i, CLASS_NAMES[label], CLASS_NAMES[p["class_id"]], max(p["probabilities"]),
          "ok" if p["class_id"] == label else "WRONG")
         for i, (label, p) in enumerate(zip(test.labels, predictions, strict=True))
     ][:20]  # fmt: skip

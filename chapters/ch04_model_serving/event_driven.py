@@ -50,7 +50,7 @@ class Autoscaler:
     def __post_init__(self) -> None:
         if not 1 <= self.min_workers <= self.max_workers:
             raise UsageError(
-                f"--min-workers ({self.min_workers}) must be 1 to --max-workers "
+                f"need 1 <= --min-workers ({self.min_workers}) <= --max-workers "
                 f"({self.max_workers})"
             )
         self.last_change = -math.inf
@@ -200,10 +200,7 @@ class Settings(ModelSettings):
     tail: float = option(3.0, "seconds to keep watching after the last event", minimum=0)
 
     def check(self) -> None:
-        if self.min_workers > self.max_workers:
-            raise UsageError(
-                f"--min-workers ({self.min_workers}) is above --max-workers ({self.max_workers})"
-            )
+        Autoscaler(self.min_workers, self.max_workers)  # its own rule for the pool's size
         if not self.spike_start < self.spike_end <= self.duration:
             raise UsageError("need --spike-start < --spike-end <= --duration")
 

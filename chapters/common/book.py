@@ -18,6 +18,7 @@ CHAPTERS = {
     4: "Model serving patterns",
     5: "Workflow patterns",
     6: "Operation patterns",
+    8: "Overview of relevant technologies",
     9: "A complete implementation",
 }
 
@@ -38,6 +39,8 @@ CH2, CH3, CH4 = (
     for c in ("ch02_data_ingestion", "ch03_distributed_training", "ch04_model_serving")
 )
 
+CH8 = "chapters.ch08_basics."
+
 SECTIONS: tuple[Section, ...] = (
     Section("2.3", "Batching pattern", CH2 + "batching"),
     Section("2.4", "Sharding pattern", CH2 + "sharding"),
@@ -53,6 +56,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("5.4", "Step memoization pattern"),
     Section("6.2", "Scheduling patterns"),
     Section("6.3", "Metadata pattern"),
+    Section("8.1", "TensorFlow: The machine learning framework", CH8 + "tensorflow_basics"),
+    Section("8.3", "Kubeflow: Machine learning workloads on Kubernetes", CH8 + "kubeflow_tfjob"),
+    Section("8.4", "Argo Workflows: Container-native workflow engine", CH8 + "argo_basics"),
     Section("9.1", "Data ingestion"),
     Section("9.2", "Model training"),
     Section("9.3", "Model serving"),

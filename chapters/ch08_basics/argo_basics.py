@@ -86,7 +86,10 @@ with Workflow(**options("script-template"), entrypoint="main",
 GREETING = {
     "apiVersion": "v1",
     "kind": "ConfigMap",
-    "metadata": {"name": "ch08-greeting", "labels": {"app.kubernetes.io/part-of": "dmlp"}},
+    "metadata": {
+        "name": "{{workflow.name}}-greeting",  # one per run: a second run cannot collide
+        "labels": {"app.kubernetes.io/part-of": "dmlp", "dmlp/chapter": "ch08"},
+    },
     "data": {"message": "hello from a resource template"},
 }
 

@@ -16,7 +16,8 @@ import yaml
 from chapters.common import argo_submit
 from chapters.common.argo_submit import GROUP, PLURAL, VERSION
 from chapters.common.workflow import load
-from tests.kind.test_kind import CLUSTER, NAMESPACE, TIMEOUT, _why_no_cluster
+from tests.kind import test_kind
+from tests.kind.test_kind import NAMESPACE, TIMEOUT
 
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(int(TIMEOUT) + 180)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,23 +37,21 @@ SMALL = {  # arguments that keep each run short; the rest are the files' own
 }
 
 
+api = test_kind.api  # the fixture: the kubernetes client for kind-$CLUSTER, or a skip
+
+
 @pytest.fixture(scope="module")
-def apis():
-    reason = _why_no_cluster()
-    if reason:
-        pytest.skip(reason)
-    from kubernetes import client, config
+def apis(api):
     from kubernetes.client.exceptions import ApiException
 
-    config.load_kube_config(context=f"kind-{CLUSTER}")
-    custom = client.CustomObjectsApi()
+    custom = api.CustomObjectsApi()
     try:
         custom.list_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURAL, limit=1)
     except ApiException as err:
         if err.status == 404:
             pytest.skip("Argo Workflows is not installed: run `bash scripts/install-argo.sh`")
         raise
-    return custom, client.CoreV1Api()
+    return custom, api.CoreV1Api()
 
 
 def test_every_chapter_has_workflow_files():

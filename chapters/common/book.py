@@ -57,6 +57,11 @@ SECTIONS: tuple[Section, ...] = (
     Section("6.2", "Scheduling patterns"),
     Section("6.3", "Metadata pattern"),
     Section("8.1", "TensorFlow: The machine learning framework", CH8 + "tensorflow_basics"),
+    Section(
+        "8.2",
+        "Kubernetes: The distributed container orchestration system",
+        CH8 + "kubernetes_basics",
+    ),
     Section("8.3", "Kubeflow: Machine learning workloads on Kubernetes", CH8 + "kubeflow_tfjob"),
     Section("8.4", "Argo Workflows: Container-native workflow engine", CH8 + "argo_basics"),
     Section("9.1", "Data ingestion"),

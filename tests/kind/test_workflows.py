@@ -1,5 +1,7 @@
 """On kind with Argo Workflows: every chapter 5 and 8 Workflow file runs to Succeeded on Argo.
 
+(And chapter 8's hello-world Pod, section 8.2, runs and logs its greeting.)
+
 Each file is submitted under a fresh name (``generateName``) with small arguments, through
 ``chapters.common.argo_submit`` (the module a reader uses), and followed to the end; a failure
 shows the failed steps' logs. Skipped (with the reason) without a cluster or without Argo
@@ -81,3 +83,11 @@ def test_the_workflow_file_runs_on_argo(apis, path):
             assert made.metadata.owner_references[0].name == submitted
     finally:
         custom.delete_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURAL, submitted)
+
+
+def test_a_hello_world_pod_runs_and_logs(api):
+    from chapters.ch08_basics import kubernetes_basics
+
+    settings = kubernetes_basics.Settings(namespace=NAMESPACE, timeout=TIMEOUT)
+    result = kubernetes_basics.main(settings, core=api.CoreV1Api())
+    assert result.claim.held, result.phases

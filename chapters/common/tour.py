@@ -42,12 +42,16 @@ EXAMPLES: tuple[str, ...] = (
     "ch05_workflows.memoization",
     "ch06_operations.scheduling",
     "ch06_operations.metadata",
+    "ch08_basics.tensorflow_basics",
+    "ch08_basics.kubeflow_tfjob",
+    "ch08_basics.argo_basics",
 )
 
 # Pattern modules that run until stopped: the examples above start them for the reader.
 SERVERS_NOT_ON_TOUR = {
     "ch04_model_serving.server": "started by replicated_services and sharded_services",
     "ch04_model_serving.router": "started by sharded_services",
+    "ch08_basics.kubernetes_basics": "needs a Kubernetes cluster (make kind-up deploy)",
 }
 
 

@@ -9,7 +9,7 @@ that reason.
 
 Every workflow is written once with Hera; ``manifests/ch08/<name>.yaml`` is generated from it
 (``python -m chapters.ch08_basics.manifests --write``) and runs on Argo as is
-(``python -m chapters.common.argo_submit manifests/ch08/coinflip.yaml``). On a laptop the
+(``python -m chapters.common.argo_submit --file manifests/ch08/coinflip.yaml``). On a laptop the
 repository's runner executes the same definition, each step a process.
 
 Run: python -m chapters.ch08_basics.argo_basics [--workflow all] [--seed 42]

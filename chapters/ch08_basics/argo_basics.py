@@ -157,14 +157,14 @@ def main(settings: Settings) -> Result:
     rows = [(n, o.phase, "yes" if o.shown else "no", o.detail) for n, o in outcomes.items()]
     cli.print_table(rows, ["workflow", "phase", "shown", "what it showed"], "Argo basics")
     ran = {n: o for n, o in outcomes.items() if o.phase != "Skipped"}
-    held = bool(ran) and all(o.shown for o in ran.values())
-    claim = report.claim(
-        f"{sum(o.shown for o in ran.values())} of {len(ran)} workflows run here did what Argo "
-        f"defines ({'; '.join(o.detail for o in ran.values())})"
-        + "".join(f"; {n} needs a cluster" for n, o in outcomes.items() if o.phase == "Skipped"),
-        held,
-        shown={n: o.shown for n, o in outcomes.items()},
+    cluster = [n for n, o in outcomes.items() if o.phase == "Skipped"]
+    text = f"{sum(o.shown for o in ran.values())} of {len(ran)} workflows run here did what " + (
+        f"Argo defines: {'; '.join(o.detail for o in ran.values())}" if ran else "Argo defines"
     )
+    if cluster:
+        text += f"; {', '.join(cluster)} needs a cluster (python -m chapters.common.argo_submit)"
+    held = bool(ran) and all(o.shown for o in ran.values())
+    claim = report.claim(text, held, shown={n: o.shown for n, o in outcomes.items()})
     report.section('8.4 "Argo Workflows: Container-native workflow engine"')
     print("Wrote: nothing (each run's step folders are temporary)")
     return Result(outcomes, claim)

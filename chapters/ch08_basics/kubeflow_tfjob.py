@@ -141,7 +141,7 @@ def main(settings: Settings) -> Result:
         steps=sorted(steps),
         distinct_digests=digests,
     )
-    report.section('8.3 "Kubeflow: Machine learning workloads on Kubernetes"')
+    report.section("8.3")
     print(f"Wrote: {Path(out, 'reports')}/worker-*.json")
     return Result(reports, len(steps) == 1, digests, claim)
 

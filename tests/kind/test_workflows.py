@@ -5,7 +5,8 @@
 Each file is submitted under a fresh name (``generateName``) with small arguments, through
 ``chapters.common.argo_submit`` (the module a reader uses), and followed to the end; a failure
 shows the failed steps' logs. Skipped (with the reason) without a cluster or without Argo
-(``bash scripts/install-argo.sh``). Run after ``make kind-up deploy`` with ``make test-kind``.
+(``make kind-up`` installs it unless ``INSTALL_ARGO=0``). Run after ``make kind-up deploy`` with
+``make test-kind``.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def apis(api):
         custom.list_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURAL, limit=1)
     except ApiException as err:
         if err.status == 404:
-            pytest.skip("Argo Workflows is not installed: run `bash scripts/install-argo.sh`")
+            pytest.skip("Argo Workflows is not installed: `make kind-up` without INSTALL_ARGO=0")
         raise
     return custom, api.CoreV1Api()
 

@@ -39,6 +39,7 @@ def examples() -> tuple[str, ...]:
 SERVERS_NOT_ON_TOUR = {
     "ch04_model_serving.server": "started by replicated_services and sharded_services",
     "ch04_model_serving.router": "started by sharded_services",
+    "ch08_basics.kubernetes_basics": "needs a Kubernetes cluster (make kind-up deploy)",
 }
 
 

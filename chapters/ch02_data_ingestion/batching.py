@@ -19,7 +19,7 @@ import statistics
 import tempfile
 import time
 
-from chapters.common import book, cli
+from chapters.common import cli
 from chapters.common.data import load_fashion_mnist, normalize, read_tfrecords, write_tfrecords
 from chapters.common.memory import MiB, peak_rss_growth
 from chapters.common.models import MODEL_TYPES, build_model
@@ -200,15 +200,14 @@ def report(r: Result) -> None:
     )  # fmt: skip
     small, big = r.by_size[0].num_examples, r.by_size[-1].num_examples
     first, last = r.streamed[0], r.streamed[-1]
-    print(
-        f"Claim: from {small:,} to {big:,} examples the materialised peak grew by "
+    claim = (
+        f"from {small:,} to {big:,} examples the materialised peak grew by "
         f"{r.materialised_growth_mib:.1f} MiB and the streamed one by {r.streamed_growth_mib:+.1f}"
         f" MiB; a stream holds {first.in_flight_mib:.2f} MiB at batch {first.batch_size} and "
         f"{last.in_flight_mib:.2f} MiB at batch {last.batch_size}; training on batches took the "
-        f"loss from {r.loss_before:.3f} to {r.loss_after:.3f}: {'holds' if r.holds else 'FAILS'}."
+        f"loss from {r.loss_before:.3f} to {r.loss_after:.3f}"
     )
-    print(book.reference("2.3"))
-    print(f"Wrote: {r.plot}")
+    cli.conclude(claim, r.holds, "2.3", [r.plot])
 
 
 def draw_memory(r: Result, path):

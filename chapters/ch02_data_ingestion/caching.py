@@ -27,7 +27,7 @@ import json
 import time
 from pathlib import Path
 
-from chapters.common import book, cli
+from chapters.common import cli
 from chapters.common.data import load_fashion_mnist
 from chapters.common.errors import UsageError
 from chapters.common.settings import DataSettings, option
@@ -119,6 +119,18 @@ class Result:
     saved: str = ""
 
     @property
+    def holds(self) -> bool | None:
+        """Cached pipelines preprocess nothing after epoch 1, and every value is the same."""
+        if not {"memory", "none"} <= set(self.modes):
+            return None
+        cached = [m for m in ("memory", "disk") if m in self.modes]
+        return (
+            all(e.preprocessed == 0 for m in cached for e in self.later(m))
+            and all(e.preprocessed == self.num_examples for e in self.modes["none"])
+            and self.distinct_digests == 1
+        )
+
+    @property
     def distinct_digests(self) -> int:
         return len({e.digest for epochs in self.modes.values() for e in epochs})
 
@@ -179,16 +191,16 @@ def report(r: Result) -> None:
     )  # fmt: skip
     if r.disk_cache_reused:
         print(f"The disk cache {r.cache_file} came from an earlier run: reused, not rebuilt.")
+    claim = None
     if (speedup := r.speedup()) is not None:
-        skipped = sum(e.preprocessed for e in r.later("memory")) == 0
-        print(
-            f"Claim: with cache() after preprocessing, the later epochs preprocessed "
-            f"{'nothing' if skipped else 'SOMETHING'} and ran {speedup:.1f}x faster than without; "
-            f"{r.distinct_digests} distinct digest(s) across all pipelines and epochs"
-            f" ({'identical values' if r.distinct_digests == 1 else 'values DIFFER'})."
+        later = sum(e.preprocessed for e in r.later("memory"))
+        claim = (
+            f"with cache() after preprocessing, the later epochs preprocessed {later} examples "
+            f"(without: {sum(e.preprocessed for e in r.later('none'))}) and ran {speedup:.1f}x "
+            f"faster; {r.distinct_digests} distinct digest(s) across all pipelines and epochs"
         )
-    print(book.reference("2.5"))
-    print(f"Wrote: {r.plot}, {r.saved}, and the disk cache {r.cache_file}.*")
+    cache = [f"{r.cache_file}.*"] if "disk" in r.modes else []
+    cli.conclude(claim, r.holds, "2.5", [r.plot, r.saved, *cache])
 
 
 def draw_epochs(modes: dict[str, list[Epoch]], path: Path) -> Path:

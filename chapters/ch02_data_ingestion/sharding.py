@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from chapters.common import book, cli
+from chapters.common import cli
 from chapters.common.data import load_fashion_mnist, read_tfrecords, write_tfrecords
 from chapters.common.errors import UsageError
 from chapters.common.settings import DataSettings, option
@@ -143,14 +143,11 @@ def report(r: Result, show: int) -> None:
         ["method", "worker", "examples", "reads", "first example ids"],
         title=f"Sharding {r.num_examples:,} {r.source} examples across {r.num_workers} workers",
     )
-    if r.holds is not None:
-        print(
-            f"Claim: the {r.num_workers} shards are disjoint and together cover the "
-            f"{r.num_examples:,} examples exactly once, with both methods: "
-            f"{'holds' if r.holds else 'FAILS'}."
-        )
-    print(book.reference("2.4"))
-    print(f"Wrote: {r.plot}")
+    claim = (
+        f"the {r.num_workers} shards are disjoint and together cover the {r.num_examples:,} "
+        "examples exactly once, with both methods"
+    )
+    cli.conclude(claim if r.holds is not None else None, r.holds, "2.4", [r.plot])
 
 
 def draw_shards(r: Result, path):

@@ -15,6 +15,7 @@ Run: python -m chapters.ch02_data_ingestion.batching [--batch-sizes 32,128,512] 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import statistics
 import tempfile
 import time
@@ -71,7 +72,9 @@ def train_on_batches(paths, batch_size: int, steps: int, model_type: str) -> tup
 @dataclasses.dataclass(frozen=True)
 class Settings(DataSettings):
     num_examples: int | None = option(12_000, "use only the first N training examples", minimum=1)
-    batch_sizes: tuple[int, ...] = option((32, 128, 512), "batch sizes to stream with", minimum=1)
+    batch_sizes: tuple[int, ...] = option(
+        (32, 128, 512), "comma-separated batch sizes to stream with", minimum=1
+    )
     num_files: int = option(4, "TFRecord files to write the dataset into", minimum=2)
     drop_remainder: bool = option(False, "drop the last, smaller batch of each pass")
     repeats: int = option(3, "repeat each memory measurement; the median is reported", minimum=1)
@@ -128,9 +131,14 @@ class Result:
 
 
 def median_rss(work, repeats: int) -> tuple[object, float]:
-    """``(work's result, median peak RSS growth in MiB over repeats)``."""
-    runs = [peak_rss_growth(work) for _ in range(repeats)]
-    return runs[-1][0], statistics.median(grown for _, grown in runs) / MiB
+    """``(work's last result, median peak RSS growth in MiB over repeats)``."""
+    grown = []
+    for _ in range(repeats):
+        result = None
+        gc.collect()  # free what earlier runs left behind before measuring this one
+        result, peak = peak_rss_growth(work)
+        grown.append(peak / MiB)
+    return result, statistics.median(grown)
 
 
 def measure_batch(paths, batch_size: int, s: Settings) -> Streamed:
@@ -161,7 +169,8 @@ def main(s: Settings) -> Result:
         paths = write_tfrecords(split, tmp, s.num_files)
         del split  # from here on the data lives on disk only
         log(f"wrote {n:,} {source} examples as {s.num_files} TFRecord files")
-        stream(paths, max(s.batch_sizes))  # warm up TensorFlow's runtime and allocator once
+        # Warm up once, unmeasured: TensorFlow's runtime and its buffer pool grow on first use.
+        stream(paths, max(s.batch_sizes)), materialise(paths)
         streamed = []
         for bs in s.batch_sizes:
             streamed.append(row := measure_batch(paths, bs, s))

@@ -95,7 +95,9 @@ class Settings(DataSettings):
     preprocess_cost: int = option(
         30, "blur rounds per example: how costly preprocessing is", minimum=0
     )
-    modes: tuple[str, ...] = option(MODES, f"pipelines to run, from {', '.join(MODES)}")
+    modes: tuple[str, ...] = option(
+        MODES, f"comma-separated pipelines to run, from {', '.join(MODES)}"
+    )
     cache_dir: str | None = option(None, "folder of the on-disk cache (default: OUT/ch02-cache)")
     batch_size: int = option(64, "examples per batch", minimum=1)
 

@@ -225,9 +225,15 @@ def draw_memory(r: Result, path):
 
     def draw(ax) -> None:
         ax.plot(sizes, [x.in_flight_mib for x in r.streamed], "o-", label="held by the stream")
-        ax.plot(sizes, [x.rss_mib for x in r.streamed], "s--", label="process RSS growth")
+        ax.plot(
+            sizes,
+            [x.rss_mib for x in r.streamed],
+            "s--",
+            label="process RSS growth (after a warm-up)",
+        )
         ax.axhline(r.by_size[-1].array_mib, color="grey", ls=":", label="materialised array")
         ax.set_xscale("log", base=2)
+        ax.set_xticks(sizes, [str(b) for b in sizes])
         ax.set_xlabel("batch size")
         ax.set_ylabel("MiB")
         ax.legend()

@@ -15,14 +15,12 @@ Run: python -m chapters.ch02_data_ingestion.batching [--batch-sizes 32,128,512] 
 from __future__ import annotations
 
 import dataclasses
-import gc
-import statistics
 import tempfile
 import time
 
 from chapters.common import cli
 from chapters.common.data import load_fashion_mnist, normalize, read_tfrecords, write_tfrecords
-from chapters.common.memory import MiB, peak_rss_growth
+from chapters.common.memory import MiB, median_peak_growth
 from chapters.common.models import MODEL_TYPES, build_model
 from chapters.common.settings import DataSettings, option
 from chapters.common.tf_setup import tf as import_tf
@@ -130,20 +128,9 @@ class Result:
         )
 
 
-def median_rss(work, repeats: int) -> tuple[object, float]:
-    """``(work's last result, median peak RSS growth in MiB over repeats)``."""
-    grown = []
-    for _ in range(repeats):
-        result = None
-        gc.collect()  # free what earlier runs left behind before measuring this one
-        result, peak = peak_rss_growth(work)
-        grown.append(peak / MiB)
-    return result, statistics.median(grown)
-
-
 def measure_batch(paths, batch_size: int, s: Settings) -> Streamed:
     start = time.perf_counter()
-    (sizes, largest), rss = median_rss(
+    (sizes, largest), rss = median_peak_growth(
         lambda: stream(paths, batch_size, s.drop_remainder), s.repeats
     )
     seconds = (time.perf_counter() - start) / s.repeats
@@ -154,8 +141,8 @@ def measure_batch(paths, batch_size: int, s: Settings) -> Streamed:
 
 
 def measure_size(paths, batch_size: int, s: Settings) -> BySize:
-    _, streamed = median_rss(lambda: stream(paths, batch_size), s.repeats)
-    (images, labels), materialised = median_rss(lambda: materialise(paths), s.repeats)
+    _, streamed = median_peak_growth(lambda: stream(paths, batch_size), s.repeats)
+    (images, labels), materialised = median_peak_growth(lambda: materialise(paths), s.repeats)
     return BySize(len(labels), streamed, materialised, images.nbytes / MiB)
 
 
@@ -225,12 +212,8 @@ def draw_memory(r: Result, path):
 
     def draw(ax) -> None:
         ax.plot(sizes, [x.in_flight_mib for x in r.streamed], "o-", label="held by the stream")
-        ax.plot(
-            sizes,
-            [x.rss_mib for x in r.streamed],
-            "s--",
-            label="process RSS growth (after a warm-up)",
-        )
+        rss = [x.rss_mib for x in r.streamed]
+        ax.plot(sizes, rss, "s--", label="process RSS growth (after a warm-up)")
         ax.axhline(r.by_size[-1].array_mib, color="grey", ls=":", label="materialised array")
         ax.set_xscale("log", base=2)
         ax.set_xticks(sizes, [str(b) for b in sizes])

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
+import statistics
 import sys
 import threading
 import time
@@ -83,6 +85,17 @@ def peak_rss_growth(work: Callable[[], Any], interval: float = 0.002) -> tuple[A
         done.set()
         sampler.join()
     return result, max(0, peak - start)
+
+
+def median_peak_growth(work: Callable[[], Any], repeats: int) -> tuple[Any, float]:
+    """Run ``work()`` ``repeats`` times: ``(its last result, median peak RSS growth in MiB)``."""
+    grown, result = [], None
+    for _ in range(repeats):
+        result = None  # free the previous run's result before measuring the next one
+        gc.collect()
+        result, peak = peak_rss_growth(work)
+        grown.append(peak / MiB)
+    return result, statistics.median(grown)
 
 
 _fix_glibc_mmap_threshold()

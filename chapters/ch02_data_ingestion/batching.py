@@ -75,7 +75,7 @@ class Settings(DataSettings):
     )
     num_files: int = option(4, "TFRecord files to write the dataset into", minimum=2)
     drop_remainder: bool = option(False, "drop the last, smaller batch of each pass")
-    repeats: int = option(3, "repeat each memory measurement; the median is reported", minimum=1)
+    repeats: int = option(2, "repeat each memory measurement; the median is reported", minimum=1)
     train_steps: int = option(50, "training steps on the streamed batches", minimum=1)
     model_type: str = option("cnn", "which of the book's models to train", choices=MODEL_TYPES)
 

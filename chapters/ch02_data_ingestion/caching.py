@@ -38,6 +38,8 @@ MODES = ("none", "raw-cache", "memory", "disk")
 
 def build_pipeline(source, mode: str, preprocess, cache_file: str = "", batch_size: int = 64):
     """One of :data:`MODES`: where ``cache()`` sits decides what is kept between epochs."""
+    if mode not in MODES:
+        raise UsageError(f"unknown pipeline {mode!r}; valid: {', '.join(MODES)}")
     ds = source.cache() if mode == "raw-cache" else source
     ds = ds.map(preprocess)
     if mode == "memory":

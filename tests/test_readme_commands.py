@@ -1,63 +1,91 @@
-"""Every example command a README or a docstring's "Run:" line shows parses with that example's
-own settings, so a reader can paste it. (Running them all is the tour's job; this is the cheap,
-always-on half: a renamed or removed flag fails here.)
-
-Examples still on the legacy argparse helpers are skipped until they declare ``Settings``.
-"""
+"""Every command a README shows pastes and works: each `python -m chapters...` line parses with
+that example's own settings (flags exist, values are valid, rules between flags hold), and each
+`make` line names a real target."""
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
+import inspect
 import re
 import shlex
 from pathlib import Path
 
 import pytest
 
+from chapters.common.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[1]
 READMES = [ROOT / "README.md", *sorted((ROOT / "chapters").glob("*/README.md"))]
-IN_README = re.compile(r"`python -m (chapters[\w.]+)([^`]*)`")
-RUN_LINE = re.compile(r"^Run: python -m (chapters[\w.]+)(.*)$", re.M)
+SHELL_BREAKS = {"&&", "||", "|", ";", ">", "2>&1", "&"}
 
 
-def commands() -> list[tuple[str, str, str]]:
-    """``(where, module, flags)`` for each command shown to a reader."""
-    found = [
-        (readme.relative_to(ROOT).as_posix(), module, flags.strip())
-        for readme in READMES
-        for module, flags in IN_README.findall(readme.read_text())
-    ]
-    for path in sorted((ROOT / "chapters").glob("ch*/*.py")):
-        doc = path.read_text()
-        found += [
-            (path.relative_to(ROOT).as_posix(), m, f.strip()) for m, f in RUN_LINE.findall(doc)
-        ]
+def commands() -> list[tuple[str, list[str]]]:
+    """``(readme, argv)`` for every command in code blocks and inline code of the READMEs."""
+    found = []
+    for readme in READMES:
+        text = readme.read_text()
+        blocks = re.findall(r"```(?:bash|sh|console)?\n(.*?)```", text, re.S)
+        lines = [line for block in blocks for line in block.replace("\\\n", " ").splitlines()]
+        lines += re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", text, flags=re.S))
+        for line in lines:
+            line = line.strip().removeprefix("$ ")
+            if not re.match(r"(\.venv/bin/)?python3? -m chapters\.|make [a-z]", line):
+                continue
+            words = shlex.split(line, comments=True)
+            for i, word in enumerate(words):
+                if word in SHELL_BREAKS:
+                    words = words[:i]
+                    break
+            found.append((readme.relative_to(ROOT).as_posix(), words))
     return found
 
 
-def declares_settings(module: str) -> bool:
-    spec = importlib.util.find_spec(module)
-    return spec is not None and "cli.run(main, Settings)" in Path(spec.origin).read_text()
+COMMANDS = commands()
+PYTHON = [(r, w) for r, w in COMMANDS if w[0] != "make"]
+MAKE = [(r, w) for r, w in COMMANDS if w[0] == "make"]
 
 
-@pytest.mark.parametrize("where, module, flags", commands(), ids=lambda v: str(v)[:60])
-def test_a_shown_command_parses(where, module, flags):
-    assert importlib.util.find_spec(module) is not None, f"{where}: no module {module}"
-    if not declares_settings(module):
-        pytest.skip(f"{module} does not declare Settings yet")
-    argv = shlex.split(flags.replace("[", " ").replace("]", " "))  # "Run: ... [--flag value]"
-    settings_class = importlib.import_module(module).Settings
+def settings_of(module):
+    """The settings class (or legacy parser) that the module's ``cli.run`` uses."""
+    source = inspect.getsource(module)
+    match = re.search(r"cli\.run\(\s*\w+,\s*([\w.]+)(\(\))?", source)
+    assert match, f"{module.__name__} has no `cli.run(main, Settings)` entry point"
+    target = getattr(module, match.group(1))
+    return target() if match.group(2) else target
+
+
+def test_the_readmes_show_commands():
+    assert len(PYTHON) >= 10 and len(MAKE) >= 5
+
+
+@pytest.mark.parametrize("readme, argv", PYTHON, ids=[f"{r}: {' '.join(w[2:])}" for r, w in PYTHON])
+def test_python_command_parses_with_its_settings(readme, argv, capsys):
+    module = importlib.import_module(argv[2])
+    spec = settings_of(module)
+    args = argv[3:]
     try:
-        settings_class.from_argv(argv)
-    except SystemExit as exit_info:  # argparse's one-line error, already printed
-        pytest.fail(f"{where}: `python -m {module} {flags}` does not parse ({exit_info.code})")
+        if isinstance(spec, type) and issubclass(spec, Settings):
+            spec.from_argv(args)
+        else:
+            spec.parse_args(args)
+    except SystemExit as stop:
+        pytest.fail(f"{readme}: `{' '.join(argv)}` is rejected: {capsys.readouterr().err}")
+        raise AssertionError from stop
 
 
-def test_the_bench_command_in_a_readme_parses():
+@pytest.mark.parametrize("readme, argv", MAKE, ids=[f"{r}: {' '.join(w)}" for r, w in MAKE])
+def test_make_command_names_a_target(readme, argv):
+    makefile = (ROOT / "Makefile").read_text()
+    targets = [w for w in argv[1:] if "=" not in w and not w.startswith("-")]
+    for target in targets:
+        assert re.search(rf"^{re.escape(target)}:", makefile, re.M), f"{readme}: make {target}"
+
+
+def test_bench_arguments_in_a_readme_parse():
     from chapters.common import bench
 
-    shown = re.findall(r'make bench BENCH_ARGS="([^"]*)"', "".join(r.read_text() for r in READMES))
+    text = "".join(readme.read_text() for readme in READMES)
+    shown = re.findall(r'make bench BENCH_ARGS="([^"]*)"', text)
     assert shown
     for flags in shown:
         bench.Settings.from_argv(shlex.split(flags))

@@ -1,86 +1,118 @@
-"""Chapter 3 benchmarks for ``make bench``: what distribution costs and buys on this machine.
+"""Chapter 3 benchmarks for ``make bench``: this repository's examples against plain TensorFlow.
 
-Same model, same global batch, same steps, in one run: one process with no strategy,
-``MirroredStrategy`` with one replica, ``MultiWorkerMirroredStrategy`` with 2 worker processes,
-and ``ParameterServerStrategy`` with 2 ps + 2 workers. Throughput counts the epochs after the first.
+The chapter's two training examples, each run by this repository's module and by ``raw_tf.py``
+(the tutorials' way, no plumbing) with the same model, data, global batch and steps:
+
+* ``MWMS 2 workers``: MultiWorkerMirroredStrategy with 2 worker processes;
+* ``PS 2 ps + 2 workers``: ParameterServerStrategy with a coordinator.
+
+Plain ``model.fit`` in one process (raw TF only: the chapter has no one-process example) is the
+reference the distributed figures are divided by: what 2 cores give without distribution.
+
+This machine's speed drifts minute to minute, so the dmlp and raw runs of a case alternate and
+repeat (dmlp first in even rounds, raw first in odd ones), and each ratio ``"<case>: dmlp / raw
+TF"`` divides the medians. Throughput counts the epochs after the first, timed inside ``fit``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import statistics
 import tempfile
+from pathlib import Path
 
 from chapters.ch03_distributed_training import collective_communication as cc
 from chapters.ch03_distributed_training import parameter_server as ps
-from chapters.ch03_distributed_training.training import epoch_reporter, steady_examples_per_s
+from chapters.common import cli
 from chapters.common.bench import case
-from chapters.common.data import normalize, synthetic_split
-from chapters.common.models import build_model
+from chapters.common.cluster import LocalCluster, cluster_spec
+
+RAW = "chapters.ch03_distributed_training.raw_tf"
+CASES = {"MWMS 2 workers": (2, 0), "PS 2 ps + 2 workers": (2, 2)}
 
 
-def _in_process(strategy, global_batch: int, steps: int, epochs: int, n: int) -> float:
-    split = synthetic_split("train", n)
-    data = split.to_dataset().map(normalize).repeat().batch(global_batch)
-    if strategy is None:
-        model = build_model("cnn")
-    else:
-        with strategy.scope():
-            model = build_model("cnn")
-    reporter = epoch_reporter()
-    model.fit(data, epochs=epochs, steps_per_epoch=steps, callbacks=[reporter], verbose=0)
-    return steady_examples_per_s(reporter.seconds, steps, global_batch)
+def raw(workers: int, num_ps: int, size: dict) -> float:
+    """examples/s of ``raw_tf.py`` with ``workers`` (and ``num_ps``) tasks on this machine."""
+    mode = "ps" if num_ps else ("mwms" if workers > 1 else "single")
+    args = [
+        "--mode",
+        mode,
+        "--global-batch",
+        str(size["global_batch"]),
+        "--steps",
+        str(size["steps"]),
+        "--epochs",
+        str(size["epochs"]),
+        "--examples",
+        str(size["n"]),
+    ]
+    spec = cluster_spec(num_workers=workers, num_ps=num_ps, chief=bool(num_ps))
+    tasks = None if num_ps else [f"worker-{i}" for i in range(workers)]
+    with LocalCluster(spec, RAW, args, tasks=tasks, echo=False) as cluster:
+        chief = "chief-0" if num_ps else "worker-0"
+        cluster.wait(600, tasks=[chief])
+        line = next(x for x in cluster.lines(chief) if x.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT "))["examples_per_s"]
+
+
+def dmlp(workers: int, num_ps: int, size: dict, out: str) -> float:
+    """examples/s of this repository's example for the same case (its job-level figure)."""
+    flags = dict(
+        num_workers=workers,
+        num_epochs=size["epochs"],
+        steps_per_epoch=size["steps"],
+        batch_size=size["global_batch"] // workers,
+        dataset="synthetic",
+        num_examples=size["n"],
+        out=out,
+        timeout=600,
+    )
+    with contextlib.redirect_stdout(io.StringIO()):  # keep the bench's own output readable
+        if num_ps:
+            return ps.main(ps.Settings(num_ps=num_ps, **flags)).examples_per_s
+        return cc.main(cc.Settings(**flags)).examples_per_s
 
 
 @case("ch03.strategies")
 def strategies(quick: bool) -> dict:
-    import contextlib
-    import io
-
-    import tensorflow as tf
-
-    global_batch, steps, epochs, n = (64, 10, 2, 1000) if quick else (128, 40, 3, 4000)
-    flags = dict(
-        num_epochs=epochs,
-        steps_per_epoch=steps,
-        batch_size=global_batch // 2,
-        dataset="synthetic",
-        num_examples=n,
-        timeout=600,
+    size = (
+        dict(global_batch=64, steps=10, epochs=2, n=1000, repeats=1)
+        if quick
+        else dict(global_batch=128, steps=40, epochs=3, n=4000, repeats=3)
     )
-    figures = {}
-    with contextlib.redirect_stdout(io.StringIO()):  # keep the bench table readable
-        figures["single process examples/s"] = _in_process(None, global_batch, steps, epochs, n)
-        figures["MirroredStrategy (1 replica) examples/s"] = _in_process(
-            tf.distribute.MirroredStrategy(["/cpu:0"]), global_batch, steps, epochs, n
-        )
-        with tempfile.TemporaryDirectory() as tmp:
-            mwms = cc.main(num_workers=2, out=f"{tmp}/mwms", **flags)["reports"]["worker-0"]
-            figures["MWMS 2 workers examples/s"] = steady_examples_per_s(
-                mwms["epoch_seconds"], steps, global_batch
+    log = cli.Progress("bench.ch03")
+    runs: dict[str, dict[str, list[float]]] = {c: {"dmlp": [], "raw": []} for c in CASES}
+    runs["single process"] = {"raw": []}
+    with tempfile.TemporaryDirectory(prefix="dmlp-bench-ch03-") as tmp:
+        for round_ in range(size["repeats"]):
+            runs["single process"]["raw"].append(raw(1, 0, size))
+            log(
+                f"round {round_ + 1}/{size['repeats']}: single process, raw: "
+                f"{runs['single process']['raw'][-1]:,.0f} examples/s"
             )
-            psr = ps.main(num_ps=2, num_workers=2, out=f"{tmp}/ps", **flags)
-            figures["PS 2 ps + 2 workers examples/s"] = steady_examples_per_s(
-                psr["epoch_seconds"], steps, global_batch
-            )
-    single = figures["single process examples/s"]
-    step_ms = {k: 1000 * global_batch / v for k, v in figures.items()}
-    figures["MWMS per-step overhead vs single (ms)"] = (
-        step_ms["MWMS 2 workers examples/s"] - step_ms["single process examples/s"]
-    )
-    figures["PS per-step overhead vs single (ms)"] = (
-        step_ms["PS 2 ps + 2 workers examples/s"] - step_ms["single process examples/s"]
-    )
-    ratios = {
-        f"{k.removesuffix(' examples/s')} / single": v / single
-        for k, v in figures.items()
-        if k.endswith("examples/s") and v is not single
-    }
+            for name, (workers, num_ps) in CASES.items():
+                order = ("dmlp", "raw") if round_ % 2 == 0 else ("raw", "dmlp")
+                for who in order:
+                    if who == "dmlp":
+                        value = dmlp(workers, num_ps, size, str(Path(tmp, f"{name}-{round_}")))
+                    else:
+                        value = raw(workers, num_ps, size)
+                    runs[name][who].append(value)
+                    log(
+                        f"round {round_ + 1}/{size['repeats']}: {name}, {who}: "
+                        f"{value:,.0f} examples/s"
+                    )
+    median = {c: {w: statistics.median(v) for w, v in r.items()} for c, r in runs.items()}
+    figures = {f"{c}, {w} examples/s": m for c, r in median.items() for w, m in r.items()}
+    ratios = {f"{c}: dmlp / raw TF": median[c]["dmlp"] / median[c]["raw"] for c in CASES}
+    single = median["single process"]["raw"]
+    ratios["MWMS 2 workers / single (raw TF)"] = median["MWMS 2 workers"]["raw"] / single
+    ratios["PS 2 ps + 2 workers / single (raw TF)"] = median["PS 2 ps + 2 workers"]["raw"] / single
     return {
-        "config": {
-            "global_batch_size": global_batch,
-            "steps_per_epoch": steps,
-            "num_epochs": epochs,
-            "model_type": "cnn",
-        },
+        "config": {k: v for k, v in size.items()} | {"model_type": "cnn"},
         "figures": figures,
         "ratios": ratios,
+        "runs": runs,
     }

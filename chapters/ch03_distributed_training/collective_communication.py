@@ -1,153 +1,181 @@
 """Chapter 3, section 3.3 "Collective communication pattern" (all-reduce).
 
-Claim: with ``MultiWorkerMirroredStrategy`` every worker holds a full replica of the model, each
-trains on its own shard of every global batch, and an all-reduce sums the gradients so that all
-replicas apply the same update: after training, every worker's weights are bit-for-bit identical.
+Claim: with MultiWorkerMirroredStrategy (MWMS) every worker holds a full replica of the model,
+trains on its own shard of every global batch, and an all-reduce sums the gradients, so all
+replicas apply the same update: after training every worker's weights are bit-for-bit identical.
 
-Without ``TF_CONFIG`` (on a laptop) this module is the launcher: it starts ``--num-workers``
-processes of itself on free localhost ports, each with its own ``TF_CONFIG``, waits for them, and
-prints each worker's weights digest side by side. With ``TF_CONFIG`` set (as in the TFJob of
-``manifests/ch03/collective-communication.yaml``) it is one worker: it trains, the chief writes the
-checkpoint and the SavedModel under ``--out``, the other workers write to temporary directories.
+``worker`` below is what each worker process runs (one pod of the TFJob in
+``manifests/ch03/collective-communication.yaml``, or one local process). Without ``TF_CONFIG`` the
+module is the launcher: it starts ``--num-workers`` copies of itself on localhost, then compares
+their weights and scores the chief's exported model.
 
 Run: python -m chapters.ch03_distributed_training.collective_communication [--num-workers 2]
-     [--model-type cnn] [--num-epochs 2] [--steps-per-epoch 20]
+     [--num-epochs 2] [--steps-per-epoch 20] [--steps-per-execution 1]
 """
 
 from __future__ import annotations
 
-import json
-import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
-from chapters.ch03_distributed_training.training import (
-    TrainConfig,
-    add_training_flags,
-    train_collective,
-)
 from chapters.common import cli
-from chapters.common.cluster import LocalCluster, cluster_spec, task_from_env
+from chapters.common import distributed as dist
+from chapters.common.cluster import LocalCluster, cluster_spec, is_chief
+from chapters.common.data import load_fashion_mnist, normalize
+from chapters.common.models import build_model
+from chapters.common.settings import option
+from chapters.common.tf_setup import tf as import_tf
 
 MODULE = "chapters.ch03_distributed_training.collective_communication"
 
 
-def read_reports(out: str | Path) -> dict[str, dict]:
-    return {p.stem: json.loads(p.read_text()) for p in sorted(Path(out, "reports").glob("*.json"))}
+def worker(settings: Settings, task: dist.Task) -> dict:
+    """One all-reduce worker: strategy, sharded data, ``fit``, and the chief-only export."""
+    tf = import_tf(settings.verbose, settings.seed)
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()  # reads TF_CONFIG
+    global_batch = settings.batch_size * strategy.num_replicas_in_sync
+    callbacks, first_epoch = [dist.epoch_log()], 0
+    if settings.backup_dir:  # section 3.4: resume a killed job at its first unfinished epoch
+        from chapters.ch03_distributed_training.fault_tolerance import backup_and_restore
 
+        backup, first_epoch = backup_and_restore(settings.backup_dir)
+        callbacks.insert(0, backup)
 
-def evaluate_saved_model(
-    path: str | Path, dataset: str, data_dir: str | None, seed: int, num_examples: int = 500
-) -> float:
-    """Load the chief's SavedModel and return its accuracy on the first test examples."""
-    import numpy as np
-    import tensorflow as tf
-
-    from chapters.common.data import load_fashion_mnist
-
-    model = tf.keras.models.load_model(str(path))
-    test = load_fashion_mnist("test", dataset, data_dir, num_examples, seed)
-    logits = model.predict(test.images.astype("float32") / 255.0, verbose=0)
-    return float(np.mean(np.argmax(logits, axis=1) == test.labels))
-
-
-def main(
-    num_workers: int = 2,
-    model_type: str = "cnn",
-    num_epochs: int = 2,
-    steps_per_epoch: int = 20,
-    batch_size: int = 32,
-    dataset: str = "auto",
-    data_dir: str | None = None,
-    num_examples: int | None = 4000,
-    out: str = "out/ch03_collective",
-    timeout: float = 600,
-    seed: int = 42,
-    verbose: bool = False,
-    backup_dir: str | None = None,
-) -> dict:
-    """Launch (or, under ``TF_CONFIG``, be one worker of) an all-reduce training job."""
-    config = TrainConfig.pick(locals())
-    if task_from_env() is not None:
-        return train_collective(config, backup_dir)
-
-    log = cli.Progress("ch03.collective")
-    shutil.rmtree(Path(out, "reports"), ignore_errors=True)
-    spec = cluster_spec(num_workers=num_workers)
-    log(
-        f"starting {num_workers} workers on {', '.join(spec['worker'])} "
-        f"(global batch = {batch_size} x {num_workers})"
+    split = load_fashion_mnist(
+        "train", settings.dataset, settings.data_dir, settings.num_examples, settings.seed
     )
-    with LocalCluster(spec, MODULE, config.argv(backup_dir=backup_dir)) as cluster:
-        cluster.wait(timeout)
-    reports = read_reports(out)
-    if len(reports) != num_workers:
-        raise RuntimeError(f"expected {num_workers} worker reports, found {sorted(reports)}")
+    options = tf.data.Options()  # in-memory data has no files to split: shard by batch elements
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    train = (
+        split.to_dataset()
+        .shuffle(len(split), seed=settings.seed)
+        .repeat()
+        .batch(global_batch)  # every worker takes its share of each global batch
+        .skip(first_epoch * settings.steps_per_epoch)  # a resumed job continues the same stream
+        .map(normalize)
+        .prefetch(2)
+        .with_options(options)
+    )
+    with strategy.scope():  # variables created here are mirrored on every worker
+        model = build_model(settings.model_type, steps_per_execution=settings.steps_per_execution)
+    model.fit(
+        train,
+        epochs=settings.num_epochs,
+        steps_per_epoch=settings.steps_per_epoch,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    task_type, task_index, cluster = task
+    chief = is_chief(task_type, task_index, cluster)
+    saved = dist.export_on_every_worker(model, Path(settings.out, "saved_model", "1"), chief)
+    log = callbacks[-1]
+    return dist.write_report(
+        settings.out,
+        f"{task_type}-{task_index}",
+        {
+            "chief": chief,
+            "replicas": strategy.num_replicas_in_sync,
+            "global_batch_size": global_batch,
+            "weights_sha256": dist.weights_digest(model),
+            "epochs": log.epochs,
+            "losses": log.losses,
+            "epoch_seconds": log.seconds,
+            "saved_model": str(saved) if saved else None,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Settings(dist.ClusterSettings):
+    out: str = option("out/ch03_collective", "directory for everything the example writes")
+    steps_per_execution: int = option(
+        1, "training steps per call into TensorFlow (10 cuts per-step overhead)", minimum=1
+    )
+    backup_dir: str | None = option(
+        None, "BackupAndRestore folder: resume from it after a failure (see fault_tolerance)"
+    )
+
+
+@dataclass(frozen=True)
+class Result:
+    reports: dict[str, dict]  # per worker: digest, losses, epoch times, ...
+    distinct_digests: int  # 1 = every replica ends with the same weights
+    saved_models: list[str]  # SavedModels on disk under --out (exactly the chief's)
+    accuracy: float  # the chief's export on 1,000 test images, called as TF Serving would
+    examples_per_s: float  # job-level: global examples per second after the first epoch
+    plot: str
+
+
+def launch(settings: Settings) -> Result:
+    """Start the workers on this machine, wait, compare their weights, score the chief's model."""
+    log = cli.Progress("ch03.collective")
+    settings = dist.resolve_dataset(settings)
+    dist.clear_reports(settings.out)
+    spec = cluster_spec(num_workers=settings.num_workers)
+    log(
+        f"starting {settings.num_workers} workers on {', '.join(spec['worker'])} "
+        f"(global batch = {settings.batch_size} x {settings.num_workers})"
+    )
+    with LocalCluster(spec, MODULE, settings.argv(), verbose=settings.verbose) as cluster:
+        cluster.wait(settings.timeout)
+    reports = dist.read_reports(settings.out, [f"worker-{i}" for i in range(settings.num_workers)])
     chief = next(r for r in reports.values() if r["chief"])
-    accuracy = evaluate_saved_model(chief["saved_model"], dataset, data_dir, seed)
-    digests = {r["weights_sha256"] for r in reports.values()}
+    saved_models = sorted(str(p.parent) for p in Path(settings.out).rglob("saved_model.pb"))
+    log(f"scoring the chief's export {chief['saved_model']} on 1,000 test images")
+    result = Result(
+        reports=reports,
+        distinct_digests=len({r["weights_sha256"] for r in reports.values()}),
+        saved_models=saved_models,
+        accuracy=dist.accuracy(chief["saved_model"], settings),
+        examples_per_s=dist.steady_examples_per_s(
+            chief["epoch_seconds"], settings.steps_per_epoch, chief["global_batch_size"]
+        ),
+        plot=str(
+            dist.plot_losses(
+                Path(settings.out, "loss_per_worker.png"),
+                {name: (r["epochs"], r["losses"]) for name, r in reports.items()},
+                f"All-reduce: loss per worker ({settings.num_workers} workers)",
+            )
+        ),
+    )
+    summarise(settings, result)
+    return result
+
+
+def summarise(settings: Settings, result: Result) -> None:
     rows = [
-        (
-            name,
-            "yes" if r["chief"] else "",
-            r["losses"][0],
-            r["losses"][-1],
-            r["weights_sha256"],
-            r["weights_norm"],
-            r["examples_per_s"],
-        )
-        for name, r in reports.items()
+        (name, "yes" if r["chief"] else "", r["losses"][0], r["losses"][-1], r["weights_sha256"])
+        for name, r in result.reports.items()
     ]
     cli.print_table(
         rows,
-        [
-            "task",
-            "chief",
-            "first loss",
-            "final loss",
-            "weights sha256",
-            "weights norm",
-            "examples/s",
-        ],
-        title=f"All-reduce across {num_workers} workers, model {model_type}, "
-        f"global batch {chief['global_batch_size']}",
+        ["task", "chief", "first loss", "final loss", "weights sha256"],
+        title=f"All-reduce (MWMS) across {settings.num_workers} workers, model "
+        f"{settings.model_type}, global batch {settings.batch_size * settings.num_workers}",
+    )
+    print(
+        f"\nJob throughput: {result.examples_per_s:,.0f} examples/s after the first epoch "
+        "(workers run in lock-step, so this is one figure for the job).\n"
+        f"Accuracy of the exported model: {result.accuracy:.1%} after "
+        f"{settings.num_epochs * settings.steps_per_epoch} steps; more steps give more "
+        "(e.g. --num-epochs 10 --steps-per-epoch 50)."
     )
     print(
         f"Claim: every replica ends with identical weights: "
-        f"{'yes' if len(digests) == 1 else 'NO'} ({len(digests)} distinct digest(s)); "
-        f"the chief's SavedModel ({chief['saved_model']}) scores {accuracy:.1%} on 500 "
-        "test images."
+        f"{'yes' if result.distinct_digests == 1 else 'NO'} ({result.distinct_digests} distinct "
+        f"digest(s) of {len(result.reports)} workers), and exactly one SavedModel is on disk: "
+        f"{len(result.saved_models)} ({', '.join(result.saved_models)})."
     )
-    return {
-        "reports": reports,
-        "identical": len(digests) == 1,
-        "accuracy": accuracy,
-        "saved_model": chief["saved_model"],
-    }
+    print("Book: section 3.3, collective communication pattern.")
+    print(
+        f"Wrote: {result.saved_models[0] if result.saved_models else '-'}, {result.plot}, "
+        f"{Path(settings.out, 'reports')}/"
+    )
 
 
-def build_parser():
-    p = cli.parser(__doc__, model=True, out="out/ch03_collective")
-    p.set_defaults(num_examples=4000)
-    p.add_argument(
-        "--num-workers",
-        type=cli.positive_int,
-        default=2,
-        help="worker processes to launch locally (default: 2)",
-    )
-    add_training_flags(
-        p,
-        num_epochs=2,
-        steps_per_epoch=20,
-        batch_help="per-replica batch size; global = this x workers",
-    )
-    p.add_argument(
-        "--backup-dir",
-        default=None,
-        help="BackupAndRestore directory: resume from it after a failure "
-        "(see fault_tolerance.py; default: no backups)",
-    )
-    return p
+def main(settings: Settings) -> Result | dict:
+    return dist.launch_or_run(settings, worker, launch)
 
 
 if __name__ == "__main__":
-    raise SystemExit(cli.run(main, build_parser()))
+    raise SystemExit(cli.run(main, Settings))

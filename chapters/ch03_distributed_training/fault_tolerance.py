@@ -2,312 +2,329 @@
 
 Claim: a training job survives losing a worker without losing finished work.
 
-* All-reduce (``MultiWorkerMirroredStrategy``) is synchronous: when one worker is SIGKILLed the
-  others fail too. With ``BackupAndRestore`` each epoch's end is backed up, so the restarted job
-  (what a TFJob with ``restartPolicy: OnFailure`` does by recreating the pods) resumes at the
-  first unfinished epoch instead of epoch 0.
-* Parameter server (``ParameterServerStrategy``) is asynchronous: when a worker dies, the
-  coordinator reschedules its steps on the remaining workers and the run finishes every epoch.
+* All-reduce (MultiWorkerMirroredStrategy) is synchronous: when one worker is SIGKILLed the others
+  fail too (``UnavailableError``: the intended effect of the kill). ``BackupAndRestore`` backs up
+  every epoch's end, so the restarted job (what a TFJob with ``restartPolicy: OnFailure`` does)
+  resumes at the first unfinished epoch, and, since it also continues the same data stream, ends
+  with the same loss as a run that was never interrupted.
+* Parameter server (ParameterServerStrategy) is asynchronous: when a worker dies, the coordinator
+  reschedules its steps on the remaining workers and the run finishes every epoch.
 
-The summary shows when the worker was killed, where the job resumed, and the final loss next to
-an uninterrupted run of the same configuration.
-
-Run: python -m chapters.ch03_distributed_training.fault_tolerance [--num-epochs 6]
+Run: python -m chapters.ch03_distributed_training.fault_tolerance [--num-epochs 5]
      [--kill-at-epoch 3] [--part both]
 """
 
 from __future__ import annotations
 
-import dataclasses
+import os
 import re
 import shutil
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from chapters.ch03_distributed_training import collective_communication as cc
 from chapters.ch03_distributed_training import parameter_server as ps
-from chapters.ch03_distributed_training.training import TrainConfig, add_training_flags
 from chapters.common import cli
+from chapters.common import distributed as dist
 from chapters.common.cluster import LocalCluster, TaskFailed, cluster_spec
+from chapters.common.errors import UsageError
+from chapters.common.settings import option
+from chapters.common.tf_setup import tf as import_tf
+
+
+def backup_and_restore(backup_dir: str):
+    """The callback that backs up each epoch's end, and the epoch a restarted job resumes at."""
+    tf = import_tf()
+    backup = tf.keras.callbacks.BackupAndRestore(backup_dir=backup_dir)  # save_freq="epoch"
+    latest = tf.train.latest_checkpoint(os.path.join(backup_dir, "chief"))  # the chief's backup
+    if latest is None:
+        return backup, 0
+    # BackupAndRestore records the last epoch it backed up next to the weights; fit() resumes
+    # after it. The worker needs the number too, to skip the batches those epochs consumed.
+    saved = tf.train.load_checkpoint(latest).get_tensor(
+        "ckpt_saved_epoch/.ATTRIBUTES/VARIABLE_VALUE"
+    )
+    return backup, int(saved) + 1
+
 
 EPOCH = re.compile(r"^EPOCH_(BEGIN|END) (\d+)")
 
 
-def kill_when(
-    cluster_ref: list, victim: str, watch: str, epoch: int, log, delay: float = 0.1
-) -> tuple[callable, dict]:
-    """An ``on_line`` hook: SIGKILL ``victim`` just after ``watch`` prints ``EPOCH_BEGIN epoch``.
-
-    ``state["epochs_done"]`` records how many epochs ``watch`` had finished at the kill.
-    """
-    state: dict = {"epochs_done": None}
+def kill_at(cluster_ref: list, victim: str, watch: str, epoch: int, log, delay: float = 0.1):
+    """An ``on_line`` hook: SIGKILL ``victim`` (a lost node) once ``watch`` begins ``epoch``."""
+    fired = threading.Event()
 
     def on_line(task: str, line: str) -> None:
         match = EPOCH.match(line)
-        if (
-            task == watch
-            and match
-            and match.group(1) == "BEGIN"
-            and int(match.group(2)) == epoch
-            and state["epochs_done"] is None
-        ):
-            state["epochs_done"] = -1  # armed
+        if task == watch and match and match.groups() == ("BEGIN", str(epoch)):
+            if not fired.is_set():
+                fired.set()
+                threading.Timer(
+                    delay,
+                    lambda: (
+                        cluster_ref[0].kill(victim),
+                        log(f"SIGKILL {victim} during epoch {epoch}"),
+                    ),
+                ).start()
 
-            def kill() -> None:
-                cluster = cluster_ref[0]
-                cluster.kill(victim)
-                state["epochs_done"] = sum(
-                    1 for x in cluster.lines(watch) if x.startswith("EPOCH_END")
-                )
-                log(f"SIGKILL {victim} after {state['epochs_done']} finished epochs")
-
-            threading.Timer(delay, kill).start()
-
-    return on_line, state
+    return on_line, fired
 
 
-def run_collective_attempts(
-    num_workers: int,
-    config: TrainConfig,
-    backup_dir: str,
-    kill_at_epoch: int | None,
-    max_restarts: int,
-    timeout: float,
-    log,
-) -> list[dict]:
-    """Run the all-reduce job, killing the last worker once, restarting until it succeeds."""
-    attempts = []
-    for attempt in range(max_restarts + 1):
-        shutil.rmtree(Path(config.out, "reports"), ignore_errors=True)
-        victim = f"worker-{num_workers - 1}"
+@dataclass(frozen=True)
+class Settings(dist.ClusterSettings):
+    out: str = option("out/ch03_fault_tolerance", "directory for everything the example writes")
+    num_examples: int | None = option(2000, "use only the first N training examples", minimum=1)
+    num_epochs: int = option(5, "passes over --steps-per-epoch batches", minimum=2)
+    steps_per_epoch: int = option(10, "batches per epoch", minimum=1)
+    part: str = option("both", "which strategy to break", choices=("both", "collective", "ps"))
+    kill_at_epoch: int = option(3, "SIGKILL the last worker during this epoch", minimum=1)
+    max_restarts: int = option(2, "how often the all-reduce job is restarted", minimum=0)
+    no_compare: bool = option(False, "skip the uninterrupted all-reduce run used for comparison")
+
+    def check(self) -> None:
+        if self.kill_at_epoch >= self.num_epochs:
+            raise UsageError(
+                f"--kill-at-epoch must be below --num-epochs ({self.num_epochs}), "
+                f"got {self.kill_at_epoch}"
+            )
+        if self.num_workers < 2:
+            raise UsageError("--num-workers must be at least 2: one is killed, one carries on")
+
+
+def settings_for(cls, settings: Settings, **changes):
+    """``settings`` as another example's settings class (the fields they share), changed."""
+    shared = {k: getattr(settings, k) for k in cls.__dataclass_fields__ if hasattr(settings, k)}
+    return cls(**{**shared, **changes})
+
+
+@dataclass
+class Attempt:
+    exit_codes: dict[str, int]
+    first_epoch: int | None  # where worker-0 began: 0, or where the backup let it resume
+    epochs: list[int]  # the epochs worker-0 finished
+    losses: list[float]
+
+
+@dataclass
+class CollectiveOutcome:
+    attempts: list[Attempt] = field(default_factory=list)
+    killed_after: int | None = None  # epochs finished when the worker was killed
+    resumed_at: int | None = None
+    final_loss: float = float("nan")
+    uninterrupted_final_loss: float | None = None
+    uninterrupted_losses: list[float] = field(default_factory=list)
+    identical_after_resume: bool = False  # every worker's weights equal after the restart
+    backup_left: bool = True  # a finished run deletes its backup
+
+    @property
+    def no_progress_lost(self) -> bool:
+        return self.killed_after is not None and self.resumed_at == self.killed_after > 0
+
+
+@dataclass
+class PsOutcome:
+    killed: bool
+    tasks_lost: list[str]
+    epochs_completed: int
+    losses: list[float]
+
+
+@dataclass
+class Result:
+    collective: CollectiveOutcome | None
+    ps: PsOutcome | None
+    plot: str | None
+
+
+def run_collective(settings: Settings, log) -> CollectiveOutcome:
+    """The all-reduce job, a worker SIGKILLed once, restarted from the backup until it succeeds."""
+    out = Path(settings.out, "collective")
+    backup_dir = out / "backup"
+    shutil.rmtree(backup_dir, ignore_errors=True)  # a fresh demo, not a leftover backup
+    job = settings_for(cc.Settings, settings, out=str(out), backup_dir=str(backup_dir))
+    victim = f"worker-{settings.num_workers - 1}"
+    outcome = CollectiveOutcome()
+    log(
+        f"all-reduce: {settings.num_workers} workers, {settings.num_epochs} epochs; "
+        f"{victim} will be killed during epoch {settings.kill_at_epoch}"
+    )
+    reference: dict = {}
+    if not settings.no_compare:  # the same job without a kill, in the background, for comparison
+        plain = settings_for(cc.Settings, settings, out=str(Path(settings.out, "uninterrupted")))
+        uninterrupted = threading.Thread(target=run_quietly, args=(plain, reference), daemon=True)
+        uninterrupted.start()
+    for attempt in range(settings.max_restarts + 1):
+        dist.clear_reports(out)
         cluster_ref: list = []
-        kill = kill_at_epoch if attempt == 0 else None
-        on_line, state = kill_when(cluster_ref, victim, "worker-0", kill or -1, log)
-        spec = cluster_spec(num_workers=num_workers)
-        args = config.argv(backup_dir=backup_dir)
-        with LocalCluster(spec, cc.MODULE, args, on_line=on_line) as cluster:
+        on_line, fired = kill_at(cluster_ref, victim, "worker-0", settings.kill_at_epoch, log)
+        hook = on_line if attempt == 0 else None
+        spec = cluster_spec(num_workers=settings.num_workers)
+        with LocalCluster(
+            spec, cc.MODULE, job.argv(), on_line=hook, verbose=settings.verbose
+        ) as cluster:
             cluster_ref.append(cluster)
-            codes = cluster.wait(timeout, fail_fast=False)
+            codes = cluster.wait(settings.timeout, fail_fast=False)
         marks = [m.groups() for line in cluster.lines("worker-0") if (m := EPOCH.match(line))]
-        begun = [int(epoch) for kind, epoch in marks if kind == "BEGIN"]
-        ended = [int(epoch) for kind, epoch in marks if kind == "END"]
-        record = {
-            "attempt": attempt + 1,
-            "exit_codes": codes,
-            # Exact, unlike the count at the moment of the kill: after the kill the survivor
-            # cannot finish another synchronous epoch, so its EPOCH_END lines are the epochs done.
-            "killed": len(ended) if state["epochs_done"] is not None else None,
-            "first_epoch": begun[0] if begun else None,
-            "epochs_ended": ended,
-        }
-        attempts.append(record)
+        ended = [int(e) for kind, e in marks if kind == "END"]
+        losses = [
+            float(line.split("loss=")[1])
+            for line in cluster.lines("worker-0")
+            if line.startswith("EPOCH_END")
+        ]
+        begun = [int(e) for kind, e in marks if kind == "BEGIN"]
+        outcome.attempts.append(Attempt(codes, begun[0] if begun else None, ended, losses))
         log(
             f"attempt {attempt + 1}: exit codes {codes}; worker-0 began at epoch "
-            f"{record['first_epoch']} and finished epochs {record['epochs_ended']}"
+            f"{begun[0] if begun else '-'} and finished epochs {ended}"
         )
+        if fired.is_set() and attempt == 0:
+            # After the kill the survivor cannot finish another synchronous epoch, so the
+            # epochs it ended are exactly the epochs done.
+            outcome.killed_after = len(ended)
         if all(code == 0 for code in codes.values()):
-            return attempts
+            break
+        if fired.is_set() and codes.get("worker-0"):
+            log(
+                "worker-0 failed with UnavailableError: that is the intended effect of the kill "
+                "(all-reduce is synchronous, a lost peer fails every step)"
+            )
         log(
-            "the job failed: restarting every worker with the same backup directory "
-            "(as the Training Operator does)"
+            "restarting every worker with the same backup directory (as the Training Operator "
+            "does with restartPolicy: OnFailure)"
         )
-    failed = attempts[-1]
-    raise TaskFailed("job", 1, [f"still failing after {max_restarts} restarts: {failed}"])
+    else:
+        tail = [line for _, line in cluster.output][-8:]
+        raise TaskFailed(
+            "all-reduce job", 1, [f"still failing after {settings.max_restarts} restarts", *tail]
+        )
+    reports = dist.read_reports(out)
+    outcome.resumed_at = outcome.attempts[-1].first_epoch
+    outcome.final_loss = reports["worker-0"]["losses"][-1]
+    outcome.identical_after_resume = len({r["weights_sha256"] for r in reports.values()}) == 1
+    outcome.backup_left = backup_dir.exists() and any(backup_dir.iterdir())
+    if not settings.no_compare:
+        uninterrupted.join()
+        if "error" in reference:
+            raise reference["error"]
+        outcome.uninterrupted_losses = reference["losses"]
+        outcome.uninterrupted_final_loss = reference["losses"][-1]
+    return outcome
 
 
-def collective_part(
-    num_workers: int,
-    kill_at_epoch: int,
-    compare: bool,
-    base: TrainConfig,
-    timeout: float,
-    max_restarts: int,
-    log,
-) -> dict:
-    config = dataclasses.replace(base, out=str(Path(base.out, "collective")))
-    backup_dir = Path(config.out, "backup")
-    shutil.rmtree(backup_dir, ignore_errors=True)  # a fresh demo, not a leftover backup
-    log(
-        f"all-reduce: {num_workers} workers, {config.num_epochs} epochs, killing "
-        f"worker-{num_workers - 1} during epoch {kill_at_epoch}"
+def run_quietly(settings: cc.Settings, into: dict) -> None:
+    """Run an all-reduce job without echoing its output; its chief's losses go to ``into``."""
+    try:
+        dist.clear_reports(settings.out)
+        spec = cluster_spec(num_workers=settings.num_workers)
+        with LocalCluster(spec, cc.MODULE, settings.argv(), echo=False) as cluster:
+            cluster.wait(settings.timeout)
+        into["losses"] = dist.read_reports(settings.out)["worker-0"]["losses"]
+    except Exception as err:  # noqa: BLE001 - handed to the main thread
+        into["error"] = err
+
+
+def run_ps(settings: Settings, log) -> PsOutcome:
+    """The parameter-server job with one worker SIGKILLed mid-training."""
+    # One ps task is enough here: this run is about losing a worker.
+    job = settings_for(
+        ps.Settings, settings, num_ps=1, out=str(Path(settings.out, "parameter_server"))
     )
-    attempts = run_collective_attempts(
-        num_workers, config, str(backup_dir), kill_at_epoch, max_restarts, timeout, log
-    )
-    final = cc.read_reports(config.out)
-    result = {
-        "attempts": attempts,
-        "final_losses": final["worker-0"]["losses"],
-        "resumed_at_epoch": attempts[-1]["first_epoch"],
-        "identical_after_resume": len({r["weights_sha256"] for r in final.values()}) == 1,
-        "backup_left": backup_dir.exists() and any(backup_dir.iterdir()),
-    }
-    if compare:
-        log("uninterrupted run of the same configuration, for comparison")
-        plain = dataclasses.replace(base, out=str(Path(base.out, "collective-uninterrupted")))
-        shutil.rmtree(Path(plain.out, "reports"), ignore_errors=True)
-        spec = cluster_spec(num_workers=num_workers)
-        with LocalCluster(spec, cc.MODULE, plain.argv(), echo=False) as cluster:
-            cluster.wait(timeout)
-        result["uninterrupted_losses"] = cc.read_reports(plain.out)["worker-0"]["losses"]
-    return result
-
-
-def ps_part(
-    num_workers: int, kill_at_epoch: int, compare: bool, base: TrainConfig, timeout: float, log
-) -> dict:
-    config = dataclasses.replace(base, out=str(Path(base.out, "parameter_server")))
-    victim = f"worker-{num_workers - 1}"
+    victim = f"worker-{settings.num_workers - 1}"
     log(
-        f"parameter server: 2 ps, {num_workers} workers, killing {victim} during epoch "
-        f"{kill_at_epoch}"
+        f"parameter server: {job.num_ps} ps, {settings.num_workers} workers; {victim} will be "
+        f"killed during epoch {settings.kill_at_epoch}"
     )
     cluster_ref: list = []
-    on_line, state = kill_when(cluster_ref, victim, "chief-0", kill_at_epoch, log)
-    spec = cluster_spec(num_workers=num_workers, num_ps=2, chief=True)
-    report = ps.run_local(spec, config, timeout, on_line=on_line, cluster_ref=cluster_ref)
-    result = {
-        "killed": state["epochs_done"],
-        "tasks_lost": report["tasks_lost"],
-        "epochs_completed": len(report["losses"]),
-        "losses": report["losses"],
-    }
-    if compare:
-        log("uninterrupted parameter-server run, for comparison")
-        plain = dataclasses.replace(base, out=str(Path(base.out, "parameter_server-uninterrupted")))
-        spec = cluster_spec(num_workers=num_workers, num_ps=2, chief=True)
-        result["uninterrupted_losses"] = ps.run_local(spec, plain, timeout)["losses"]
+    on_line, fired = kill_at(cluster_ref, victim, "chief-0", settings.kill_at_epoch, log)
+    result = ps.run_local(job, on_line=on_line, cluster_ref=cluster_ref)
+    if result.tasks_lost:
+        log(
+            f"the coordinator logged UnavailableError for {', '.join(result.tasks_lost)}: the "
+            "intended effect of the kill; it sent the remaining steps to the other worker(s)"
+        )
+    return PsOutcome(fired.is_set(), result.tasks_lost, len(result.losses), result.losses)
+
+
+def main(settings: Settings) -> Result:
+    """Kill a worker mid-training in an all-reduce and/or a parameter-server job."""
+    log = cli.Progress("ch03.fault_tolerance")
+    settings = dist.resolve_dataset(settings)
+    collective = run_collective(settings, log) if settings.part != "ps" else None
+    ps_outcome = run_ps(settings, log) if settings.part != "collective" else None
+    plot = None
+    if collective is not None:
+        curves = {
+            f"attempt {i + 1}": (a.epochs, a.losses) for i, a in enumerate(collective.attempts)
+        }
+        if collective.uninterrupted_losses:
+            n = len(collective.uninterrupted_losses)
+            curves["uninterrupted"] = (list(range(n)), collective.uninterrupted_losses)
+        plot = str(
+            dist.plot_losses(
+                Path(settings.out, "loss_with_kill.png"),
+                curves,
+                "All-reduce with BackupAndRestore: a worker killed, the job resumed",
+                marks={"kill": settings.kill_at_epoch},
+            )
+        )
+    result = Result(collective, ps_outcome, plot)
+    summarise(settings, result)
     return result
 
 
-def main(
-    part: str = "both",
-    num_workers: int = 2,
-    num_epochs: int = 6,
-    kill_at_epoch: int = 3,
-    steps_per_epoch: int = 10,
-    batch_size: int = 32,
-    model_type: str = "cnn",
-    compare: bool = True,
-    max_restarts: int = 2,
-    dataset: str = "auto",
-    data_dir: str | None = None,
-    num_examples: int | None = 2000,
-    out: str = "out/ch03_fault_tolerance",
-    timeout: float = 600,
-    seed: int = 42,
-    verbose: bool = False,
-) -> dict:
-    """Kill a worker mid-training in an all-reduce and/or a parameter-server job."""
-    if not 0 < kill_at_epoch < num_epochs:
-        raise cli.UsageError(
-            f"--kill-at-epoch must be between 1 and --num-epochs - 1 "
-            f"({num_epochs - 1}), got {kill_at_epoch}"
-        )
-    if num_workers < 2:
-        raise cli.UsageError("--num-workers must be at least 2: one is killed, one carries on")
-    log = cli.Progress("ch03.fault_tolerance")
-    base = TrainConfig.pick(locals())
-    results: dict = {}
-    if part in ("both", "collective"):
-        results["collective"] = collective_part(
-            num_workers, kill_at_epoch, compare, base, timeout, max_restarts, log
-        )
-    if part in ("both", "ps"):
-        results["ps"] = ps_part(num_workers, kill_at_epoch, compare, base, timeout, log)
-    summarise(results, num_epochs)
-    return results
-
-
-def summarise(results: dict, num_epochs: int) -> None:
+def summarise(settings: Settings, result: Result) -> None:
     rows = []
-    if "collective" in results:
-        c = results["collective"]
-        for a in c["attempts"]:
+    c, p = result.collective, result.ps
+    if c is not None:
+        for i, a in enumerate(c.attempts):
+            ok = all(v == 0 for v in a.exit_codes.values())
             rows.append(
                 (
-                    f"all-reduce attempt {a['attempt']}",
-                    a["killed"] if a["killed"] is not None else "-",
-                    a["first_epoch"],
-                    len(a["epochs_ended"]),
-                    "ok" if all(v == 0 for v in a["exit_codes"].values()) else "failed",
+                    f"all-reduce attempt {i + 1}",
+                    a.first_epoch,
+                    len(a.epochs),
+                    a.losses[-1] if a.losses else "-",
+                    "ok" if ok else "failed (killed)",
                 )
             )
-    if "ps" in results:
-        p = results["ps"]
+    if p is not None:
         rows.append(
             (
                 "parameter server",
-                p["killed"],
                 0,
-                p["epochs_completed"],
-                f"ok, lost {', '.join(p['tasks_lost']) or 'none'}",
+                p.epochs_completed,
+                p.losses[-1],
+                f"ok without {', '.join(p.tasks_lost) or '-'}",
             )
         )
     cli.print_table(
         rows,
-        ["run", "killed after epochs", "started at epoch", "epochs finished", "outcome"],
-        title="Fault tolerance",
+        ["run", "started at epoch", "epochs finished", "last loss", "outcome"],
+        title=f"Fault tolerance: a worker killed during epoch {settings.kill_at_epoch}",
     )
-    if "collective" in results:
-        c = results["collective"]
-        line = (
-            f"All-reduce: resumed at epoch {c['resumed_at_epoch']} (not 0), finished epoch "
-            f"{num_epochs - 1}; final loss {c['final_losses'][-1]:.3f}"
+    claims = []
+    if c is not None:
+        text = (
+            f"the all-reduce job was killed after {c.killed_after} finished epochs and resumed "
+            f"at epoch {c.resumed_at} ({'no' if c.no_progress_lost else 'SOME'} progress "
+            f"lost), final loss {c.final_loss:.4f}"
         )
-        if "uninterrupted_losses" in c:
-            line += f" vs {c['uninterrupted_losses'][-1]:.3f} uninterrupted"
-        print(line + ".")
-    if "ps" in results:
-        p = results["ps"]
-        line = (
-            f"Parameter server: {p['epochs_completed']} of {num_epochs} epochs finished "
-            f"without {', '.join(p['tasks_lost']) or 'any lost worker'}; final loss "
-            f"{p['losses'][-1]:.3f}"
+        if c.uninterrupted_final_loss is not None:
+            gap = abs(c.final_loss - c.uninterrupted_final_loss)
+            same = "identical" if gap == 0 else f"a gap of {gap:.2g}"
+            text += f" vs {c.uninterrupted_final_loss:.4f} uninterrupted ({same})"
+        claims.append(text)
+    if p is not None:
+        claims.append(
+            f"the parameter-server job finished {p.epochs_completed} of "
+            f"{settings.num_epochs} epochs without {', '.join(p.tasks_lost) or '-'}"
         )
-        if "uninterrupted_losses" in p:
-            line += f" vs {p['uninterrupted_losses'][-1]:.3f} uninterrupted"
-        print(line + ".")
-
-
-def build_parser():
-    p = cli.parser(__doc__, model=True, out="out/ch03_fault_tolerance")
-    p.set_defaults(num_examples=2000)
-    p.add_argument(
-        "--part",
-        choices=("both", "collective", "ps"),
-        default="both",
-        help="which strategy to break (default: both)",
-    )
-    p.add_argument("--num-workers", type=cli.positive_int, default=2, help="(default: 2)")
-    add_training_flags(p, num_epochs=6, steps_per_epoch=10, batch_help="per-worker batch size")
-    p.add_argument(
-        "--kill-at-epoch",
-        type=cli.positive_int,
-        default=3,
-        help="SIGKILL the last worker during this epoch (default: 3)",
-    )
-    p.add_argument(
-        "--no-compare",
-        dest="compare",
-        action="store_false",
-        help="skip the uninterrupted runs used for comparison",
-    )
-    p.add_argument(
-        "--max-restarts",
-        type=cli.non_negative_int,
-        default=2,
-        help="how often the all-reduce job is restarted (default: 2)",
-    )
-    return p
-
-
-def check_flags(args) -> None:
-    if not 0 < args.kill_at_epoch < args.num_epochs:
-        raise cli.UsageError(f"--kill-at-epoch must be below --num-epochs ({args.num_epochs})")
-    if args.num_workers < 2:
-        raise cli.UsageError("--num-workers must be at least 2: one is killed, one carries on")
+    print("Claim: " + "; ".join(claims) + ".")
+    print("Book: section 3.4, elasticity and fault-tolerance pattern.")
+    written = [result.plot] if result.plot else []
+    print(f"Wrote: {', '.join(written + [str(Path(settings.out)) + '/'])}")
 
 
 if __name__ == "__main__":
-    raise SystemExit(cli.run(main, build_parser(), check=check_flags))
+    raise SystemExit(cli.run(main, Settings))

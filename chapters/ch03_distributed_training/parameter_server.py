@@ -1,14 +1,13 @@
 """Chapter 3, section 3.2 "Parameter server pattern".
 
-Claim: with ``ParameterServerStrategy`` the model's variables live on parameter-server tasks (a
-large layer split into shards across them), workers compute gradients on their own batches and
-send updates there, and every worker reads the same, latest variables from the servers.
+Claim: with ParameterServerStrategy the model's variables live on parameter-server (ps) tasks, a
+large layer split into shards across them; workers compute gradients on their own batches and send
+the updates there, so every worker reads the same, latest variables from the servers.
 
-Tasks: one coordinator (the ``chief``: it runs ``model.fit`` and dispatches steps), ``--num-ps``
-parameter servers and ``--num-workers`` workers (the last two only serve over gRPC). Without
-``TF_CONFIG`` this module launches all of them locally and prints where each variable shard
-lives, the loss per epoch, and what the workers read from the servers before and after training.
-With ``TF_CONFIG`` (the TFJob in ``manifests/ch03/parameter-server.yaml``) it is one task.
+Tasks: one coordinator (the ``chief``: it runs ``coordinator`` below, i.e. ``model.fit``, and
+dispatches steps), ``--num-ps`` parameter servers and ``--num-workers`` workers, which only serve
+over gRPC (``serve``). Without ``TF_CONFIG`` the module launches all of them on localhost; with it
+(the TFJob in ``manifests/ch03/parameter-server.yaml``) it is one task.
 
 Run: python -m chapters.ch03_distributed_training.parameter_server [--num-ps 2] [--num-workers 2]
 """
@@ -16,38 +15,187 @@ Run: python -m chapters.ch03_distributed_training.parameter_server [--num-ps 2] 
 from __future__ import annotations
 
 import os
-import shutil
+import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from chapters.ch03_distributed_training.training import TrainConfig, add_training_flags
 from chapters.common import cli
-from chapters.common.cluster import LocalCluster, cluster_spec, task_from_env
+from chapters.common import distributed as dist
+from chapters.common.cluster import LocalCluster, cluster_spec
+from chapters.common.data import load_fashion_mnist, normalize
+from chapters.common.models import build_model
+from chapters.common.settings import option
+from chapters.common.tf_setup import tf as import_tf
 
 MODULE = "chapters.ch03_distributed_training.parameter_server"
 
 
-def run_local(
-    spec, config: TrainConfig, timeout: float, on_line=None, cluster_ref: list | None = None
-) -> dict:
-    """Start every task of ``spec`` locally, wait for the chief, then stop the servers.
+def coordinator(settings: Settings, task: dist.Task) -> dict:
+    """The chief: variables on the ps tasks, steps sent to the workers by the coordinator."""
+    tf = import_tf(settings.verbose, settings.seed)
+    task_type, task_index, cluster = task
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec(cluster), task_type=task_type, task_id=task_index, rpc_layer="grpc"
+    )
+    # A variable of 256 KiB or more is split into up to one shard per ps task.
+    partitioner = tf.distribute.experimental.partitioners.MinSizePartitioner(
+        min_shard_bytes=256 << 10, max_shards=len(cluster["ps"])
+    )
+    strategy = tf.distribute.experimental.ParameterServerStrategy(
+        resolver, variable_partitioner=partitioner
+    )
+    global_batch = settings.batch_size * len(cluster["worker"])
+    split = load_fashion_mnist(
+        "train", settings.dataset, settings.data_dir, settings.num_examples, settings.seed
+    )
 
-    ``cluster_ref``, when given, receives the running cluster (for hooks that kill a task).
+    def dataset_fn(input_context):  # runs on every worker: each reads its own shuffled stream
+        batch = input_context.get_per_replica_batch_size(global_batch)
+        data = tf.data.Dataset.from_tensor_slices((split.images, split.labels))
+        return data.shuffle(len(split)).repeat().batch(batch).map(normalize).prefetch(2)
+
+    with strategy.scope():  # variables are created on the ps tasks
+        model = build_model(settings.model_type, legacy_optimizer=True)
+    coord = tf.distribute.experimental.coordinator.ClusterCoordinator(strategy)
+
+    def read():  # (optimizer step, sum of all weights) as read from the ps by whoever runs it
+        return model.optimizer.iterations, tf.add_n([tf.reduce_sum(v) for v in model.variables])
+
+    probe = tf.function(read)  # scheduled on the workers below
+
+    def probe_workers() -> list[tuple[int, float]]:
+        values = [coord.schedule(probe) for _ in range(2 * len(cluster["worker"]))]
+        coord.join()
+        return [(int(v.fetch()[0]), round(float(v.fetch()[1]), 4)) for v in values]
+
+    before = probe_workers()
+    log = dist.epoch_log()
+    model.fit(
+        tf.keras.utils.experimental.DatasetCreator(dataset_fn),
+        epochs=settings.num_epochs,
+        steps_per_epoch=settings.steps_per_epoch,
+        callbacks=[log],
+        verbose=0,
+    )
+    after = probe_workers()
+    iterations, total = read()  # the coordinator's own read
+    dist.export_on_every_worker(model, Path(settings.out, "saved_model", "1"), chief=True)
+    return dist.write_report(
+        settings.out,
+        f"{task_type}-{task_index}",
+        {
+            "global_batch_size": global_batch,
+            "placement": placement(model),
+            "probes_before": before,
+            "probes_after": after,
+            "coordinator_view": (int(iterations), round(float(total), 4)),
+            "epochs": log.epochs,
+            "losses": log.losses,
+            "epoch_seconds": log.seconds,
+        },
+    )
+
+
+def serve(task: dist.Task) -> None:
+    """A ps or worker task: a gRPC server the coordinator uses; it runs until it is stopped."""
+    tf = import_tf()
+    task_type, task_index, cluster = task
+    print(f"SERVING {task_type}-{task_index}", flush=True)
+    server = tf.distribute.Server(
+        tf.train.ClusterSpec(cluster), job_name=task_type, task_index=task_index, protocol="grpc"
+    )
+    server.join()
+
+
+def placement(model) -> list[dict]:
+    """Which variable (and which shard of it, ``name/part_K``) lives on which device."""
+    names = [re.sub(r"(/part_\d+)?:\d+$", "", v.name) for v in model.variables]
+    rows = []
+    for name, variable in zip(names, model.variables, strict=True):
+        part = re.search(r"/part_(\d+):\d+$", variable.name)
+        shard = f"{int(part.group(1)) + 1}/{names.count(name)}" if part else "-"
+        rows.append(
+            {
+                "variable": name,
+                "shard": shard,
+                "shape": list(variable.shape),
+                "device": variable.device,
+            }
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class Settings(dist.ClusterSettings):
+    out: str = option("out/ch03_parameter_server", "directory for everything the example writes")
+    num_epochs: int = option(3, "passes over --steps-per-epoch batches", minimum=1)
+    batch_size: int = option(
+        32, "examples per batch per worker (the global batch is this x workers)", minimum=1
+    )
+    num_ps: int = option(
+        2, "parameter-server tasks (the variables are split across them)", minimum=1
+    )
+
+
+@dataclass(frozen=True)
+class Result:
+    placement: list[dict]  # variable, shard, shape, device
+    losses: list[float]  # per epoch
+    probes_before: list[tuple[int, float]]  # (optimizer step, sum of weights) read by workers
+    probes_after: list[tuple[int, float]]
+    coordinator_view: tuple[int, float]
+    workers_agree: bool  # every probe after training read the coordinator's values
+    steps_applied: int  # optimizer steps on the ps: every worker's updates in one counter
+    examples_per_s: float
+    tasks_lost: list[str]
+    plot: str
+
+
+def run_local(settings: Settings, on_line=None, cluster_ref: list | None = None) -> Result:
+    """Start every task locally, wait for the coordinator, stop the servers; read its report.
+
+    ``on_line`` sees every task line and ``cluster_ref`` receives the running cluster (section
+    3.4 uses both to kill a worker mid-training).
     """
-    from chapters.ch03_distributed_training.collective_communication import read_reports
-
-    shutil.rmtree(Path(config.out, "reports"), ignore_errors=True)
-    with LocalCluster(spec, MODULE, config.argv(), on_line=on_line) as cluster:
+    settings = dist.resolve_dataset(settings)
+    dist.clear_reports(settings.out)
+    spec = cluster_spec(num_workers=settings.num_workers, num_ps=settings.num_ps, chief=True)
+    args = settings.argv()
+    with LocalCluster(spec, MODULE, args, on_line=on_line, verbose=settings.verbose) as cluster:
         if cluster_ref is not None:
             cluster_ref.append(cluster)
-        cluster.wait(timeout, tasks=["chief-0"])  # ps and worker servers never exit by themselves
+        cluster.wait(settings.timeout, tasks=["chief-0"])  # the servers never exit by themselves
         lost = [name for name in cluster.tasks if name != "chief-0" and cluster.returncode(name)]
-    report = read_reports(config.out)["chief-0"]
-    report["tasks_lost"] = lost
-    return report
+    r = dist.read_reports(settings.out, ["chief-0"])["chief-0"]
+    after = [tuple(p) for p in r["probes_after"]]
+    view = tuple(r["coordinator_view"])
+    return Result(
+        placement=r["placement"],
+        losses=r["losses"],
+        probes_before=[tuple(p) for p in r["probes_before"]],
+        probes_after=after,
+        coordinator_view=view,
+        workers_agree=set(after) == {view},
+        steps_applied=view[0],
+        examples_per_s=dist.steady_examples_per_s(
+            r["epoch_seconds"], settings.steps_per_epoch, r["global_batch_size"]
+        ),
+        tasks_lost=lost,
+        plot=str(
+            dist.plot_losses(
+                Path(settings.out, "loss.png"),
+                {"coordinator (all workers' steps)": (r["epochs"], r["losses"])},
+                f"Parameter server: loss ({settings.num_workers} workers, {settings.num_ps} ps)",
+            )
+        ),
+    )
 
 
-def summarise(report: dict) -> None:
+def launch(settings: Settings) -> Result:
+    log = cli.Progress("ch03.parameter_server")
+    log(f"starting {settings.num_ps} ps, {settings.num_workers} workers and a coordinator")
+    result = run_local(settings)
     rows = [
         (
             p["variable"],
@@ -55,91 +203,51 @@ def summarise(report: dict) -> None:
             "x".join(map(str, p["shape"])),
             p["device"].replace("/replica:0", "").replace("/device:CPU:0", ""),
         )
-        for p in report["placement"]
+        for p in result.placement
     ]
     cli.print_table(
         rows,
         ["variable", "shard", "shape", "device"],
-        title=f"Where the variables live ({report['num_ps']} ps tasks)",
+        title=f"Where the variables live ({settings.num_ps} ps tasks)",
     )
-    losses = report["losses"]
     cli.print_table(
-        [(i, loss) for i, loss in enumerate(losses)],
+        list(enumerate(result.losses)),
         ["epoch", "loss"],
-        title=f"Training on {report['num_workers']} workers, global batch "
-        f"{report['global_batch_size']}",
+        title=f"Training on {settings.num_workers} workers",
     )
-    before = {tuple(v) for v in report["probes_before"]}
-    after = {tuple(v) for v in report["probes_after"]}
     print(
-        f"Workers read (optimizer step, sum of all weights) from the ps tasks: "
-        f"before training {sorted(before)}, after {sorted(after)}; the coordinator reads "
-        f"{tuple(report['coordinator_view'])}."
+        f"\nWorkers read (optimizer step, sum of all weights) from the ps tasks: before training "
+        f"{sorted(set(result.probes_before))}, after {sorted(set(result.probes_after))}; the "
+        f"coordinator reads {result.coordinator_view}. Throughput: "
+        f"{result.examples_per_s:,.0f} examples/s after the first epoch."
     )
-    ok = len(after) == 1 and tuple(report["coordinator_view"]) in after
+    sharded = sorted({p["variable"] for p in result.placement if p["shard"] != "-"})
     print(
-        f"Claim: the large variable is sharded across ps tasks, every worker reads the one "
-        f"updated copy ({'yes' if ok else 'NO'}), and the loss went down: "
-        f"{losses[0]:.3f} -> {losses[-1]:.3f}."
+        f"Claim: {', '.join(sharded) or 'no variable'} is split across the ps tasks, and every "
+        f"worker reads the one updated copy: {'yes' if result.workers_agree else 'NO'} "
+        f"({result.steps_applied} steps of {settings.num_epochs * settings.steps_per_epoch} "
+        f"landed in one counter); loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}."
     )
-
-
-def main(
-    num_ps: int = 2,
-    num_workers: int = 2,
-    model_type: str = "cnn",
-    num_epochs: int = 3,
-    steps_per_epoch: int = 20,
-    batch_size: int = 32,
-    dataset: str = "auto",
-    data_dir: str | None = None,
-    num_examples: int | None = 4000,
-    out: str = "out/ch03_parameter_server",
-    timeout: float = 600,
-    seed: int = 42,
-    verbose: bool = False,
-) -> dict:
-    """Launch (or, under ``TF_CONFIG``, be one task of) a parameter-server training job."""
-    config = TrainConfig.pick(locals())
-    task = task_from_env()
-    if task is not None:
-        from chapters.ch03_distributed_training import training
-
-        task_type, task_index, cluster = task
-        if task_type in ("ps", "worker"):
-            training.serve_forever(task_type, task_index, cluster)
-            return {}
-        report = training.train_parameter_server(config)
-        sys.stdout.flush()
-        # gRPC threads of the coordinator can hang a normal interpreter exit: leave at once.
-        os._exit(0)
-        return report  # pragma: no cover
-
-    log = cli.Progress("ch03.parameter_server")
-    spec = cluster_spec(num_workers=num_workers, num_ps=num_ps, chief=True)
-    log(f"starting {num_ps} ps, {num_workers} workers and a coordinator on localhost")
-    report = run_local(spec, config, timeout)
-    summarise(report)
-    return report
-
-
-def build_parser():
-    p = cli.parser(__doc__, model=True, out="out/ch03_parameter_server")
-    p.set_defaults(num_examples=4000)
-    p.add_argument(
-        "--num-ps", type=cli.positive_int, default=2, help="parameter-server tasks (default: 2)"
+    print("Book: section 3.2, parameter server pattern.")
+    print(
+        f"Wrote: {Path(settings.out, 'saved_model', '1')}, {result.plot}, "
+        f"{Path(settings.out, 'reports')}/"
     )
-    p.add_argument(
-        "--num-workers", type=cli.positive_int, default=2, help="worker tasks (default: 2)"
-    )
-    add_training_flags(
-        p,
-        num_epochs=3,
-        steps_per_epoch=20,
-        batch_help="per-worker batch size; global = this x workers",
-    )
-    return p
+    return result
+
+
+def task(settings: Settings, me: dist.Task) -> None:
+    if me[0] in ("ps", "worker"):
+        serve(me)
+        return
+    coordinator(settings, me)
+    sys.stdout.flush()
+    os._exit(0)  # the coordinator's gRPC threads can hang a normal interpreter exit
+
+
+def main(settings: Settings) -> Result | None:
+    return dist.launch_or_run(settings, task, launch)
 
 
 if __name__ == "__main__":
-    raise SystemExit(cli.run(main, build_parser()))
+    raise SystemExit(cli.run(main, Settings))

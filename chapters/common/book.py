@@ -75,3 +75,11 @@ def reference(number: str) -> str:
     """The last line of an example's summary: where in the book to read about it."""
     s = section(number)
     return f'Book: chapter {s.chapter} ("{CHAPTERS[s.chapter]}"), section {s.number} "{s.title}".'
+
+
+def section_of(module: str) -> Section:
+    """The section whose pattern lives in ``module`` (``chapters.ch02_data_ingestion.batching``)."""
+    for s in SECTIONS:
+        if s.module == module:
+            return s
+    raise KeyError(f"{module} is not in the book table (chapters/common/book.py)")

@@ -19,10 +19,13 @@ import collections
 import contextlib
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -38,8 +41,13 @@ class TaskFailed(RuntimeError):
 
     def __init__(self, task: str, code: int, tail: Sequence[str]):
         self.task, self.code, self.tail = task, code, list(tail)
-        last = "\n    ".join(self.tail[-8:]) or "(no output)"
-        super().__init__(f"task {task} exited with code {code}; its last lines:\n    {last}")
+        shown = [line for line in self.tail if not is_noise(line)] or self.tail
+        last = shown[-1].strip() if shown else "(no output)"
+        lines = "\n    ".join(shown[-8:]) or "(no output)"
+        # The first line is what a one-line error shows: it names the task and its last words.
+        super().__init__(
+            f"task {task} exited with code {code}: {last}\n  its last lines:\n    {lines}"
+        )
 
 
 class ClusterTimeout(RuntimeError):
@@ -129,9 +137,12 @@ class ProcessGroup:
         env: dict[str, str] | None = None,
         on_line: Callable[[str, str], None] | None = None,
         echo: bool = True,
+        verbose: bool = False,
         extra_args: Callable[[str], Sequence[str]] | None = None,
     ):
         self.module, self.args = module, list(args)
+        self.verbose = verbose  # echo library noise too (``--verbose``)
+        self.scratch: str | None = None  # each task's TMPDIR lives under it; removed in stop()
         self.env = {**os.environ, **(env or {})}
         self.names = list(names)
         self.on_line, self.echo, self.extra_args = on_line, echo, extra_args
@@ -171,7 +182,13 @@ class ProcessGroup:
 
     def start_task(self, name: str) -> None:
         """(Re)start one task, e.g. after it was killed, as a restarted pod would be."""
-        env = {**self.env, **self.task_env(name), "PYTHONUNBUFFERED": "1"}
+        if self.scratch is None:
+            self.scratch = tempfile.mkdtemp(prefix="dmlp-tasks-")
+        tmp = os.path.join(self.scratch, name)
+        os.makedirs(tmp, exist_ok=True)
+        # Its own TMPDIR: what TensorFlow leaves there (autograph files, TFDS folders) goes
+        # when the launcher removes the scratch folder.
+        env = {**self.env, **self.task_env(name), "PYTHONUNBUFFERED": "1", "TMPDIR": tmp}
         extra = list(self.extra_args(name)) if self.extra_args else []
         process = subprocess.Popen(
             [sys.executable, "-m", self.module, *self.args, *extra],
@@ -196,7 +213,7 @@ class ProcessGroup:
             task.tail.append(line)
             with self._lock:
                 self.output.append((task.name, line))
-            if self.echo and not _is_noise(line) and line not in task.echoed:
+            if self.echo and (self.verbose or not is_noise(line)) and line not in task.echoed:
                 # gRPC retries repeat the same error many times a second: show each line once.
                 if len(task.echoed) < 10_000 and not line.startswith("EPOCH_"):
                     task.echoed.add(line)
@@ -220,6 +237,9 @@ class ProcessGroup:
                 task.process.wait(timeout=10)
             if task.reader is not None:
                 task.reader.join(timeout=5)
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
 
     # -------------------------------------------------------------------- waiting
 
@@ -292,17 +312,28 @@ class LocalCluster(ProcessGroup):
         return {"TF_CONFIG": tf_config(self.spec, kind, int(index))}
 
 
-_NOISE = (
-    "WARNING: All log messages before absl::InitializeLog()",
-    "cudart_stub.cc",
-    "cuda_platform.cc",
-    "port.cc:153] oneDNN",
+# What TensorFlow and gRPC print on their own: hidden from the echoed task output unless
+# ``verbose``. C++ log lines (``E0000 00:00:...  file.cc:12] ...``), the absl preamble, the CPU
+# feature notice, and the continuation lines of gRPC errors, which a killed peer (fault tolerance)
+# makes dozens of times (``Failed to register function remotely ...``).
+_NOISE = re.compile(
+    r"^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]"
+    r"|^WARNING: All log messages before absl::InitializeLog"
+    r"|^To enable the following instructions:"
+    r"|^Additional GRPC error information"
+    r"|^:\{?UNKNOWN:|^:UNAVAILABLE:|grpc_status:|grpc_message:"
+    r"|Failed to (register|remove) function remotely"
+    r"|^/job:\w+/replica:\d+/task:\d+$|type\.googleapis\.com/tensorflow\."
+    r"|^The tasks have crashed\. Check the task logs"
+    r"|^The error could be from a previous operation"
+    r"|^This could happen if the remote target has been disconnected"
+    r"|cudart_stub\.cc|cuda_platform\.cc|cuInit"
 )
 
 
-def _is_noise(line: str) -> bool:
-    """TensorFlow's start-up chatter about absent GPUs, hidden from the prefixed output."""
-    return any(marker in line for marker in _NOISE)
+def is_noise(line: str) -> bool:
+    """A line TensorFlow or gRPC printed by itself, not the program (see ``_NOISE``)."""
+    return _NOISE.search(line) is not None
 
 
 def task_from_env() -> tuple[str, int, dict] | None:

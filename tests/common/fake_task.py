@@ -2,6 +2,7 @@
 
 ok       print TF_CONFIG and exit 0          fail   print a line and exit 3
 hang     sleep forever (with a grandchild)    slow   sleep 2 s, then exit 0
+noisy    print TensorFlow-style log lines     tmp    write a file in its TMPDIR, print the path
 """
 
 import json
@@ -15,6 +16,18 @@ name = f"{config['task']['type']}-{config['task']['index']}"
 behaviour = os.environ.get(f"FAKE_{name.replace('-', '_').upper()}", "ok")
 print(f"TF_CONFIG {os.environ['TF_CONFIG']}", flush=True)
 print(f"ARGS {' '.join(sys.argv[1:])}", flush=True)
+if behaviour == "noisy":
+    print(
+        "E0000 00:00:1795659894.073736   11086 context.cc:873] Failed to register function "
+        "remotely due to failed to connect to all addresses",
+        flush=True,
+    )
+    print("my own line", flush=True)
+if behaviour == "tmp":
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(delete=False, prefix="__autograph_generated_file") as f:
+        print(f"TMPFILE {f.name}", flush=True)
 if behaviour == "fail":
     print("something broke in this task", flush=True)
     sys.exit(3)

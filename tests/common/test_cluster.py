@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import psutil
@@ -85,7 +86,9 @@ def test_a_failing_task_fails_the_run_with_its_code_and_last_lines():
         ) as cluster:
             cluster.wait(timeout=60)
     assert failure.value.task == "worker-1" and failure.value.code == 3
-    assert "something broke in this task" in str(failure.value)
+    # The first line (all a one-line error shows) names the task and its last words.
+    first = str(failure.value).splitlines()[0]
+    assert "worker-1" in first and "something broke in this task" in first
     assert not alive(cluster.tasks["worker-0"].process.pid)  # the hanging one was killed
 
 
@@ -122,3 +125,52 @@ def test_wait_for_some_tasks_only_and_kill_one():
         assert cluster.wait(timeout=60, tasks=["chief-0"]) == {"chief-0": 0}
         assert cluster.returncode("worker-0") == -9 and cluster.returncode("ps-0") is None
     assert not alive(cluster.tasks["ps-0"].process.pid)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "E0000 00:00:1795660121.178873   19564 context.cc:911] Failed to remove function remotely",
+        "W1126 02:30:00.123456   1234 port.cc:153] oneDNN custom operations are on.",
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        "Additional GRPC error information from remote target /job:worker/replica:0/task:1 while",
+        ':UNKNOWN:Error received from peer  {grpc_status:14, grpc_message:"Socket closed"}',
+        "/job:worker/replica:0/task:1",
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow",
+    ],
+)
+def test_library_noise_is_recognised(line):
+    assert cl.is_noise(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["EPOCH_END 3 loss=1.2345", "SERVING ps-0", "collective_communication.py: error: X: y"],
+)
+def test_the_programs_own_lines_are_not_noise(line):
+    assert not cl.is_noise(line)
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_noise_is_echoed_only_when_verbose(capsys, verbose):
+    spec = cl.cluster_spec(num_workers=1)
+    env = {"FAKE_WORKER_0": "noisy"}
+    with cl.LocalCluster(spec, FAKE, env=env, verbose=verbose) as cluster:
+        cluster.wait(timeout=60)
+    shown = capsys.readouterr().out
+    assert "[worker-0] my own line" in shown
+    assert ("Failed to register function" in shown) == verbose
+    assert any("Failed to register" in x for x in cluster.lines("worker-0"))  # always kept
+
+
+def test_each_task_gets_its_own_tmpdir_which_is_removed():
+    spec = cl.cluster_spec(num_workers=2)
+    env = {"FAKE_WORKER_0": "tmp", "FAKE_WORKER_1": "tmp"}
+    with cl.LocalCluster(spec, FAKE, env=env, echo=False) as cluster:
+        cluster.wait(timeout=60)
+        files = [x.split()[1] for x in cluster.lines() if x.startswith("TMPFILE")]
+        scratch = cluster.scratch
+        assert len(files) == 2 and all(os.path.exists(f) for f in files)
+        assert {os.path.basename(os.path.dirname(f)) for f in files} == {"worker-0", "worker-1"}
+        assert all(f.startswith(scratch) for f in files)
+    assert not os.path.exists(scratch) and not any(os.path.exists(f) for f in files)

@@ -18,7 +18,7 @@ import dataclasses
 import tempfile
 import time
 
-from chapters.common import cli
+from chapters.common import cli, report
 from chapters.common.data import load_fashion_mnist, normalize, read_tfrecords, write_tfrecords
 from chapters.common.memory import MiB, median_peak_growth
 from chapters.common.models import MODEL_TYPES, build_model
@@ -175,12 +175,13 @@ def main(s: Settings) -> Result:
         before, after = train_on_batches(paths, s.batch_sizes[0], s.train_steps, s.model_type)
         log(f"trained {s.train_steps} steps on batches of {s.batch_sizes[0]}: loss falls")
     result = Result(n, source, streamed, by_size, before, after)
+    summarise(result)
     result.plot = str(draw_memory(result, cli.writable_dir(s.out) / "ch02_batching.png"))
-    report(result)
     return result
 
 
-def report(r: Result) -> None:
+def summarise(r: Result) -> None:
+    """The tables, the claim and the book section."""
     cli.print_table(
         [(x.batch_size, x.num_batches, x.last_batch, x.batch_mib, x.in_flight_mib, x.rss_mib,
           x.examples_per_s) for x in r.streamed],
@@ -203,7 +204,10 @@ def report(r: Result) -> None:
         f"{last.in_flight_mib:.2f} MiB at batch {last.batch_size}; training on batches took the "
         f"loss from {r.loss_before:.3f} to {r.loss_after:.3f}"
     )
-    cli.conclude(claim, r.holds, "2.3", [r.plot])
+    report.claim(claim, r.holds, in_flight_mib=last.in_flight_mib,
+                 materialised_growth_mib=r.materialised_growth_mib,
+                 streamed_growth_mib=r.streamed_growth_mib)  # fmt: skip
+    report.section("2.3")
 
 
 def draw_memory(r: Result, path):

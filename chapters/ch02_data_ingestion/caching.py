@@ -27,7 +27,7 @@ import json
 import time
 from pathlib import Path
 
-from chapters.common import cli
+from chapters.common import cli, report
 from chapters.common.data import load_fashion_mnist
 from chapters.common.errors import UsageError
 from chapters.common.settings import DataSettings, option
@@ -174,15 +174,18 @@ def main(s: Settings) -> Result:
         ds = build_pipeline(source, mode, preprocess, cache_file, s.batch_size)
         modes[mode] = run_epochs(ds, counter, s.num_epochs, log)
     result = Result(n, split.source, cache_file, reused, modes)
+    summarise(result)
     out = cli.writable_dir(s.out)
     result.plot = str(draw_epochs(modes, out / "ch02_caching.png"))
     result.saved = str(out / "ch02_caching.json")
     Path(result.saved).write_text(json.dumps(dataclasses.asdict(result), indent=2))
-    report(result)
+    disk = f" and the disk cache {cache_file}.*" if "disk" in modes else ""
+    print(f"Wrote: {result.saved}{disk}")
     return result
 
 
-def report(r: Result) -> None:
+def summarise(r: Result) -> None:
+    """The table, the claim (when a cached and an uncached pipeline ran) and the book section."""
     rows = []
     for mode, epochs in r.modes.items():
         later = r.later(mode)
@@ -197,17 +200,17 @@ def report(r: Result) -> None:
     )  # fmt: skip
     if r.disk_cache_reused:
         print(f"The disk cache {r.cache_file} came from an earlier run: reused, not rebuilt.")
-    claim = None
     if r.holds is not None:
         fast = r.cached[0]
+        speedup = r.speedup(fast)
         claim = (
             f"with cache() after preprocessing ({fast}), the later epochs preprocessed "
             f"{sum(e.preprocessed for e in r.later(fast))} examples (without a cache: "
-            f"{sum(e.preprocessed for e in r.later('none'))}) and ran {r.speedup(fast):.1f}x "
+            f"{sum(e.preprocessed for e in r.later('none'))}) and ran {speedup:.1f}x "
             f"faster; {r.distinct_digests} distinct digest(s) across all pipelines and epochs"
         )
-    cache = [f"{r.cache_file}.*"] if "disk" in r.modes else []
-    cli.conclude(claim, r.holds, "2.5", [r.plot, r.saved, *cache])
+        report.claim(claim, r.holds, speedup=speedup, distinct_digests=r.distinct_digests)
+    report.section("2.5")
 
 
 def draw_epochs(modes: dict[str, list[Epoch]], path: Path) -> Path:

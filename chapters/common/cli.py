@@ -264,21 +264,6 @@ def print_table(
     print("\n" + table(list(rows), headers, title), flush=True)
 
 
-def conclude(
-    claim: str | None, holds: bool | None, section: str, wrote: Sequence[Any] = ()
-) -> None:
-    """The end of every example's summary: the claim and whether it held, the book section it
-    illustrates (from :mod:`chapters.common.book`) and the paths of what it wrote."""
-    from chapters.common import book
-
-    if claim is not None:
-        verdict = "" if holds is None else (": holds." if holds else ": DOES NOT HOLD.")
-        print(f"Claim: {claim}{verdict}")
-    print(book.reference(section))
-    if wrote:
-        print("Wrote: " + ", ".join(map(str, wrote)))
-
-
 def save_plot(draw: Callable[[Any], None], path: str | os.PathLike, title: str = "") -> Path:
     """Draw on a fresh matplotlib figure with the Agg backend and save it as PNG at ``path``."""
     import matplotlib

@@ -72,15 +72,3 @@ def test_table_aligns_numbers():
     lines = text.splitlines()
     assert lines[0].split() == ["name", "n", "x"]
     assert lines[2].endswith("2.5") and lines[3].endswith("0.125") and "1,000" in lines[3]
-
-
-def test_conclude_ends_a_summary_with_claim_section_and_paths(capsys):
-    cli.conclude("shards cover the data", True, "2.4", ["out/a.png", "out/b.json"])
-    cli.conclude("it got faster", False, "2.5")
-    assert capsys.readouterr().out.splitlines() == [
-        "Claim: shards cover the data: holds.",
-        'Book: chapter 2 ("Data ingestion patterns"), section 2.4 "Sharding pattern".',
-        "Wrote: out/a.png, out/b.json",
-        "Claim: it got faster: DOES NOT HOLD.",
-        'Book: chapter 2 ("Data ingestion patterns"), section 2.5 "Caching pattern".',
-    ]

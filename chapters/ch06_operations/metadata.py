@@ -23,6 +23,7 @@ import uuid
 from chapters.ch06_operations import pipeline_steps as steps
 from chapters.ch06_operations.metadata_store import PipelineFailed, StepFailed, Store
 from chapters.common import cli
+from chapters.common import report as claims_report
 from chapters.common.models import MODEL_TYPES
 from chapters.common.settings import DataSettings, option
 
@@ -120,6 +121,7 @@ class Result:
     served: dict | None
     lineage: dict | None
     store: str
+    claim: claims_report.Claim | None = None
 
 
 def main(settings: Settings) -> Result:
@@ -168,17 +170,26 @@ def report(settings: Settings, store: Store, result: Result) -> None:
               f"{lineage['train_params']}, train run {lineage['train_run']}")  # fmt: skip
     resumed = steps.resumed_from(result)
     kept = result.served_before is not None and result.served_before == result.served_after_failure
-    print(
-        f"\nClaim: the failed run resumed at training step {resumed} (checkpoint in the store) "
-        f"without re-running {', '.join(steps.reused_steps(result)) or 'any step'}; the model in "
-        f"service was {'unchanged' if kept else 'CHANGED'} by the failure, and the store names "
-        f"the data and parameters of the model now served."
-        if settings.mode == "demo"
-        else f"\nClaim: pipeline {result.runs[-1]['pipeline']} "
-        f"{'failed: ' + result.runs[-1]['error'] if result.runs[-1]['error'] else 'finished'}."
-    )
-    print("Book: section 6.3, metadata pattern (handle failures appropriately).")
+    reused = steps.reused_steps(result)
+    print()
+    if settings.mode == "demo":
+        result.claim = claims_report.claim(
+            f"the failed run resumed at training step {resumed} (checkpoint in the store) "
+            f"without re-running {', '.join(reused) or 'any step'}; the model in service was "
+            f"{'unchanged' if kept else 'CHANGED'} by the failure, and the store names the data "
+            f"and parameters of the model now served.",
+            bool(resumed) and bool(reused) and kept and bool(lineage),
+            resumed_at_step=resumed, reused_steps=reused, served_unchanged=kept,
+        )  # fmt: skip
+    else:
+        error = result.runs[-1]["error"]
+        result.claim = claims_report.claim(
+            f"pipeline {result.runs[-1]['pipeline']} "
+            f"{'failed: ' + error if error else 'finished'}, every step recorded in the store.",
+            not error,
+        )
     print(f"wrote {store.uri} (MLflow store), {store.serving_file} (model in service)")
+    claims_report.section("6.3")
 
 
 def build_parser():

@@ -1,4 +1,4 @@
-"""Chapter 6, section 6.2 "Scheduling pattern": who gets the cluster's workers, and when.
+"""Chapter 6, section 6.2 "Scheduling patterns": who gets the cluster's workers, and when.
 
 Claim: scheduling whole jobs (gang scheduling) removes the deadlock that pod-by-pod scheduling
 runs into; weighted fair share gives each team its share; priority with preemption starts urgent
@@ -28,6 +28,7 @@ from chapters.ch06_operations.cluster_sim import (
 )
 from chapters.ch06_operations.scheduling_report import claims, plot, report
 from chapters.common import cli
+from chapters.common.report import Claim
 from chapters.common.settings import CommonSettings, option
 
 
@@ -138,6 +139,7 @@ class Result:
     stats: dict[str, dict]
     claims: dict
     paths: list[str]
+    claim: Claim
 
 
 def simulate(settings: Settings, policy: str, jobs: list[Job]) -> Cluster:
@@ -188,8 +190,8 @@ def main(settings: Settings) -> Result:
         log(f"{policy}: {stats[policy]['jobs_done']}/{len(jobs)} jobs done")
     found = claims(settings, stats)
     paths = [str(p) for p in plot(settings, clusters, stats)]
-    report(settings, stats, found, paths)
-    return Result(stats, found, paths)
+    claim = report(settings, stats, found, paths)
+    return Result(stats, found, paths, claim)
 
 
 def build_parser():

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from chapters.ch06_operations.cluster_sim import Cluster, busy_series, team_weights
 from chapters.common import cli
+from chapters.common import report as claims_report
 
 if TYPE_CHECKING:  # annotations only: scheduling imports this module
     from chapters.ch06_operations.scheduling import Settings
@@ -72,7 +73,7 @@ def plot(settings: Settings, clusters: dict[str, Cluster], stats: dict[str, dict
     ]
 
 
-def report(settings: Settings, stats: dict, found: dict, paths: list[str]) -> None:
+def report(settings: Settings, stats: dict, found: dict, paths: list[str]) -> claims_report.Claim:
     rows = [
         (name, f"{s['jobs_done']}/{s['jobs']}", s["utilisation"], s["mean_jct"] / 60,
          s["worst_wait"] / 60, s["wasted_worker_seconds"] / 3600, s["share_error"],
@@ -119,7 +120,14 @@ def report(settings: Settings, stats: dict, found: dict, paths: list[str]) -> No
     if "elastic_utilisation_gain" in found:
         parts.append(f"elastic +{found['elastic_utilisation_gain']:.2f} utilisation over gang "
                      f"({found['elastic_shrunk']} shrinks)")  # fmt: skip
-    print("\nClaim: " + "; ".join(parts) + ".")
-    print("Book: section 6.2, scheduling pattern (gang, fair share, priority, elastic).")
-    for path in paths:
-        print(f"wrote {path}")
+    held = (
+        found.get("pods_deadlock_at") is not None or found.get("pods_wasted", 0) > 0
+    ) and not found.get("gang_policies_deadlocked", False)
+    held = held and found.get("fair_share_within_tolerance", True)
+    held = held and found.get("high_priority_within_grace", True)
+    held = held and found.get("elastic_utilisation_gain", 0.0) >= 0
+    print()
+    made = claims_report.claim("; ".join(parts) + ".", held, **{
+        k: v for k, v in found.items() if k != "target_shares"})  # fmt: skip
+    claims_report.section("6.2")
+    return made

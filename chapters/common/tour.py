@@ -26,19 +26,21 @@ from chapters.common import book, cli, report
 from chapters.common.settings import Settings, option
 
 
-# The examples in book order: every section of the book table that has a module, except servers.
+# The examples in book order: every section of the book table that has a module, except those
+# that cannot run to the end on a laptop alone.
 def examples() -> tuple[str, ...]:
     return tuple(
         s.module.removeprefix("chapters.")
         for s in book.SECTIONS
-        if s.module and s.module.removeprefix("chapters.") not in SERVERS_NOT_ON_TOUR
+        if s.module and s.module.removeprefix("chapters.") not in NOT_ON_TOUR
     )
 
 
-# Pattern modules that run until stopped: the examples above start them for the reader.
-SERVERS_NOT_ON_TOUR = {
+# Modules that run until stopped (the examples start them for the reader) or need a cluster.
+NOT_ON_TOUR = {
     "ch04_model_serving.server": "started by replicated_services and sharded_services",
     "ch04_model_serving.router": "started by sharded_services",
+    "ch08_basics.kubernetes_basics": "needs a Kubernetes cluster (make kind-up deploy)",
 }
 
 

@@ -110,3 +110,11 @@ def test_bad_flags_are_one_line_errors(tmp_path):
         "chapters.ch06_operations.metadata", "--fail-at-step", "99", "--out", str(tmp_path)
     )
     assert_one_line_error(proc, "--fail-at-step")
+
+
+def test_the_printed_claim_is_the_returned_one_and_held(demo):
+    result, _store = demo
+    assert result.claim.held
+    assert result.claim.figures["served_unchanged"] is True
+    assert "ingest" in result.claim.figures["reused_steps"]
+    assert result.claim.figures["resumed_at_step"] > 0

@@ -122,3 +122,9 @@ def test_settings_reject_bad_values():
 def test_bad_flags_are_one_line_errors(args, needle, tmp_path):
     proc = run_module("chapters.ch06_operations.scheduling", *args, "--out", str(tmp_path))
     assert_one_line_error(proc, needle)
+
+
+def test_the_printed_claim_is_the_returned_one_and_held(result):
+    assert result.claim.held
+    assert result.claim.figures["pods_deadlock_at"] == result.stats["pods-fifo"]["deadlock_at"]
+    assert "deadlocked" in result.claim.text and "fair share within" in result.claim.text

@@ -39,6 +39,22 @@ def assert_one_line_error(proc, *needles: str) -> None:
         assert needle in errors[0], errors[0]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_command_environment():
+    """Each test is a new command: the dataset warning may show again, and a test that ran an
+    example with --verbose does not make later subprocesses verbose."""
+    keys = ("DMLP_DATASET_WARNED", "DMLP_VERBOSE", "TF_CPP_MIN_LOG_LEVEL")
+    saved = {key: os.environ.get(key) for key in keys}
+    os.environ.pop("DMLP_DATASET_WARNED", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    os.environ.pop("DMLP_DATASET_WARNED", None)
+
+
 @pytest.fixture
 def out_dir(tmp_path: Path) -> str:
     return str(tmp_path / "out")

@@ -9,6 +9,7 @@ process's temporary folder. Add a chapter's examples to ``EXAMPLES`` to hold the
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 
@@ -37,17 +38,19 @@ def test_an_example_prints_only_its_own_lines(module, tmp_path):
     scratch.mkdir()
     out = tmp_path / "out"
     proc = run_module(module, *EXAMPLES[module], "--out", str(out), timeout=300,
-                      env={"TMPDIR": str(scratch), "DMLP_DATASET_WARNED": ""})  # fmt: skip
+                      env={"TMPDIR": str(scratch)})  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     lines = (proc.stdout + proc.stderr).splitlines()
     noise = [line for line in lines if NOISE.search(line) and not line.startswith(OUR_WARNING)]
     assert noise == [], "\n".join(noise)
     assert sum(line.startswith(OUR_WARNING) for line in lines) == 1  # the fallback, said once
-    assert any(line.startswith("Claim:") for line in proc.stdout.splitlines()), proc.stdout
-    assert proc.stdout.rstrip().splitlines()[-2].startswith("Book: chapter")
+    printed = proc.stdout.splitlines()
+    assert any(line.startswith("Claim:") for line in printed), proc.stdout
+    assert any(line.startswith("Book: chapter") for line in printed), proc.stdout
     assert list(scratch.iterdir()) == [], "temporary files left behind"
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="the CUDA build's start-up lines")
 def test_verbose_brings_the_library_logs_back(tmp_path):
     module = CH02 + "sharding"
     proc = run_module(module, *EXAMPLES[module], "--out", str(tmp_path), "--verbose", timeout=300)

@@ -79,3 +79,13 @@ def test_make_command_names_a_target(readme, argv):
     targets = [w for w in argv[1:] if "=" not in w and not w.startswith("-")]
     for target in targets:
         assert re.search(rf"^{re.escape(target)}:", makefile, re.M), f"{readme}: make {target}"
+
+
+def test_bench_arguments_in_a_readme_parse():
+    from chapters.common import bench
+
+    text = "".join(readme.read_text() for readme in READMES)
+    shown = re.findall(r'make bench BENCH_ARGS="([^"]*)"', text)
+    assert shown
+    for flags in shown:
+        bench.Settings.from_argv(shlex.split(flags))

@@ -15,13 +15,12 @@ Run: python -m chapters.ch02_data_ingestion.batching [--batch-sizes 32,128,512] 
 from __future__ import annotations
 
 import dataclasses
-import statistics
 import tempfile
 import time
 
-from chapters.common import book, cli
+from chapters.common import cli, report
 from chapters.common.data import load_fashion_mnist, normalize, read_tfrecords, write_tfrecords
-from chapters.common.memory import MiB, peak_rss_growth
+from chapters.common.memory import MiB, median_peak_growth
 from chapters.common.models import MODEL_TYPES, build_model
 from chapters.common.settings import DataSettings, option
 from chapters.common.tf_setup import tf as import_tf
@@ -71,10 +70,12 @@ def train_on_batches(paths, batch_size: int, steps: int, model_type: str) -> tup
 @dataclasses.dataclass(frozen=True)
 class Settings(DataSettings):
     num_examples: int | None = option(12_000, "use only the first N training examples", minimum=1)
-    batch_sizes: tuple[int, ...] = option((32, 128, 512), "batch sizes to stream with", minimum=1)
+    batch_sizes: tuple[int, ...] = option(
+        (32, 128, 512), "comma-separated batch sizes to stream with", minimum=1
+    )
     num_files: int = option(4, "TFRecord files to write the dataset into", minimum=2)
     drop_remainder: bool = option(False, "drop the last, smaller batch of each pass")
-    repeats: int = option(3, "repeat each memory measurement; the median is reported", minimum=1)
+    repeats: int = option(2, "repeat each memory measurement; the median is reported", minimum=1)
     train_steps: int = option(50, "training steps on the streamed batches", minimum=1)
     model_type: str = option("cnn", "which of the book's models to train", choices=MODEL_TYPES)
 
@@ -127,15 +128,9 @@ class Result:
         )
 
 
-def median_rss(work, repeats: int) -> tuple[object, float]:
-    """``(work's result, median peak RSS growth in MiB over repeats)``."""
-    runs = [peak_rss_growth(work) for _ in range(repeats)]
-    return runs[-1][0], statistics.median(grown for _, grown in runs) / MiB
-
-
 def measure_batch(paths, batch_size: int, s: Settings) -> Streamed:
     start = time.perf_counter()
-    (sizes, largest), rss = median_rss(
+    (sizes, largest), rss = median_peak_growth(
         lambda: stream(paths, batch_size, s.drop_remainder), s.repeats
     )
     seconds = (time.perf_counter() - start) / s.repeats
@@ -146,8 +141,8 @@ def measure_batch(paths, batch_size: int, s: Settings) -> Streamed:
 
 
 def measure_size(paths, batch_size: int, s: Settings) -> BySize:
-    _, streamed = median_rss(lambda: stream(paths, batch_size), s.repeats)
-    (images, labels), materialised = median_rss(lambda: materialise(paths), s.repeats)
+    _, streamed = median_peak_growth(lambda: stream(paths, batch_size), s.repeats)
+    (images, labels), materialised = median_peak_growth(lambda: materialise(paths), s.repeats)
     return BySize(len(labels), streamed, materialised, images.nbytes / MiB)
 
 
@@ -161,7 +156,8 @@ def main(s: Settings) -> Result:
         paths = write_tfrecords(split, tmp, s.num_files)
         del split  # from here on the data lives on disk only
         log(f"wrote {n:,} {source} examples as {s.num_files} TFRecord files")
-        stream(paths, max(s.batch_sizes))  # warm up TensorFlow's runtime and allocator once
+        # Warm up once, unmeasured: TensorFlow's runtime and its buffer pool grow on first use.
+        stream(paths, max(s.batch_sizes)), materialise(paths)
         streamed = []
         for bs in s.batch_sizes:
             streamed.append(row := measure_batch(paths, bs, s))
@@ -179,12 +175,13 @@ def main(s: Settings) -> Result:
         before, after = train_on_batches(paths, s.batch_sizes[0], s.train_steps, s.model_type)
         log(f"trained {s.train_steps} steps on batches of {s.batch_sizes[0]}: loss falls")
     result = Result(n, source, streamed, by_size, before, after)
+    summarise(result)
     result.plot = str(draw_memory(result, cli.writable_dir(s.out) / "ch02_batching.png"))
-    report(result)
     return result
 
 
-def report(r: Result) -> None:
+def summarise(r: Result) -> None:
+    """The tables, the claim and the book section."""
     cli.print_table(
         [(x.batch_size, x.num_batches, x.last_batch, x.batch_mib, x.in_flight_mib, x.rss_mib,
           x.examples_per_s) for x in r.streamed],
@@ -200,15 +197,17 @@ def report(r: Result) -> None:
     )  # fmt: skip
     small, big = r.by_size[0].num_examples, r.by_size[-1].num_examples
     first, last = r.streamed[0], r.streamed[-1]
-    print(
-        f"Claim: from {small:,} to {big:,} examples the materialised peak grew by "
+    claim = (
+        f"from {small:,} to {big:,} examples the materialised peak grew by "
         f"{r.materialised_growth_mib:.1f} MiB and the streamed one by {r.streamed_growth_mib:+.1f}"
         f" MiB; a stream holds {first.in_flight_mib:.2f} MiB at batch {first.batch_size} and "
         f"{last.in_flight_mib:.2f} MiB at batch {last.batch_size}; training on batches took the "
-        f"loss from {r.loss_before:.3f} to {r.loss_after:.3f}: {'holds' if r.holds else 'FAILS'}."
+        f"loss from {r.loss_before:.3f} to {r.loss_after:.3f}"
     )
-    print(book.reference("2.3"))
-    print(f"Wrote: {r.plot}")
+    report.claim(claim, r.holds, in_flight_mib=last.in_flight_mib,
+                 materialised_growth_mib=r.materialised_growth_mib,
+                 streamed_growth_mib=r.streamed_growth_mib)  # fmt: skip
+    report.section("2.3")
 
 
 def draw_memory(r: Result, path):
@@ -217,9 +216,11 @@ def draw_memory(r: Result, path):
 
     def draw(ax) -> None:
         ax.plot(sizes, [x.in_flight_mib for x in r.streamed], "o-", label="held by the stream")
-        ax.plot(sizes, [x.rss_mib for x in r.streamed], "s--", label="process RSS growth")
+        rss = [x.rss_mib for x in r.streamed]
+        ax.plot(sizes, rss, "s--", label="process RSS growth (after a warm-up)")
         ax.axhline(r.by_size[-1].array_mib, color="grey", ls=":", label="materialised array")
         ax.set_xscale("log", base=2)
+        ax.set_xticks(sizes, [str(b) for b in sizes])
         ax.set_xlabel("batch size")
         ax.set_ylabel("MiB")
         ax.legend()

@@ -51,7 +51,7 @@ def caching(quick: bool) -> dict:
     """Training steps/s fed by each pipeline over 3 epochs, on the same data."""
     import tensorflow as tf
 
-    n, cost, batch, epochs = (600, 10, 64, 2) if quick else (4000, 40, 64, 3)
+    n, cost, batch, epochs = (256, 4, 64, 2) if quick else (4000, 40, 64, 3)
     source = synthetic_split("train", n).to_dataset()
     steps = epochs * -(-n // batch)
     log = cli.Progress("bench.ch02")

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from chapters.common import book, cli
+from chapters.common import cli, report
 from chapters.common.data import load_fashion_mnist, read_tfrecords, write_tfrecords
 from chapters.common.errors import UsageError
 from chapters.common.settings import DataSettings, option
@@ -124,12 +124,13 @@ def main(s: Settings) -> Result:
         checked[method] = Sharded(shards, disjoint, covers if s.worker_index is None else None)
         log(f"{method} sharding: {len(shards)} shard(s) read, disjoint={disjoint}")
     result = Result(n, split.source, s.num_workers, s.num_files, **checked, files_of=files_of)
+    summarise(result, s.show)
     result.plot = str(draw_shards(result, cli.writable_dir(s.out) / "ch02_sharding.png"))
-    report(result, s.show)
     return result
 
 
-def report(r: Result, show: int) -> None:
+def summarise(r: Result, show: int) -> None:
+    """The table, the claim (when every worker's shard was read) and the book section."""
     rows = []
     for method in ("element", "file"):
         for w, ids in getattr(r, method).shards.items():
@@ -143,14 +144,13 @@ def report(r: Result, show: int) -> None:
         ["method", "worker", "examples", "reads", "first example ids"],
         title=f"Sharding {r.num_examples:,} {r.source} examples across {r.num_workers} workers",
     )
+    claim = (
+        f"the {r.num_workers} shards are disjoint and together cover the {r.num_examples:,} "
+        "examples exactly once, with both methods"
+    )
     if r.holds is not None:
-        print(
-            f"Claim: the {r.num_workers} shards are disjoint and together cover the "
-            f"{r.num_examples:,} examples exactly once, with both methods: "
-            f"{'holds' if r.holds else 'FAILS'}."
-        )
-    print(book.reference("2.4"))
-    print(f"Wrote: {r.plot}")
+        report.claim(claim, r.holds, num_workers=r.num_workers, num_examples=r.num_examples)
+    report.section("2.4")
 
 
 def draw_shards(r: Result, path):

@@ -97,15 +97,38 @@ def load_fashion_mnist(
     try:
         return _load_tfds(split, data_dir, num_examples)
     except DatasetUnavailable as err:
-        if dataset == "tfds":
-            raise UsageError(f"--dataset tfds: {err}") from None
-        if os.environ.get(WARNED_ENV) != "1":
-            (warn or _warn)(
-                f"WARNING: real Fashion-MNIST unavailable ({err}); using the synthetic "
-                "stand-in of the same shape (pass --dataset synthetic to silence this)"
-            )
-            os.environ[WARNED_ENV] = "1"  # once per command, child processes included
+        _fall_back(dataset, err, warn)
         return synthetic_split(split, num_examples, seed)
+
+
+def resolve_source(dataset: str = "auto", data_dir: str | None = None, warn=None) -> str:
+    """Which data ``dataset`` will give, ``"tfds"`` or ``"synthetic"``, without loading it.
+
+    A launcher calls this before it starts its tasks: the fallback warning is then printed once,
+    by the launcher, and the tasks inherit ``DMLP_DATASET_WARNED=1`` and stay quiet.
+    """
+    if dataset not in DATASET_CHOICES:
+        raise UsageError(f"unknown dataset {dataset!r}; valid: {', '.join(DATASET_CHOICES)}")
+    if dataset == "synthetic":
+        return "synthetic"
+    try:
+        _probe_tfds(data_dir)
+        return "tfds"
+    except DatasetUnavailable as err:
+        _fall_back(dataset, err, warn)
+        return "synthetic"
+
+
+def _fall_back(dataset: str, err: DatasetUnavailable, warn) -> None:
+    """``tfds`` was asked for: a clear error. ``auto``: one warning line per command."""
+    if dataset == "tfds":
+        raise UsageError(f"--dataset tfds: {err}") from None
+    if os.environ.get(WARNED_ENV) != "1":
+        (warn or _warn)(
+            f"WARNING: real Fashion-MNIST unavailable ({err}); using the synthetic "
+            "stand-in of the same shape (pass --dataset synthetic to silence this)"
+        )
+        os.environ[WARNED_ENV] = "1"  # once per command, child processes included
 
 
 def _warn(message: str) -> None:
@@ -124,7 +147,8 @@ class _PrivateTempdir:
         self.folder.cleanup()
 
 
-def _load_tfds(split: str, data_dir: str | None, num_examples: int | None) -> Split:
+def _probe_tfds(data_dir: str | None):
+    """TFDS, if it has the data on disk or can download it; else :class:`DatasetUnavailable`."""
     try:
         import tensorflow_datasets as tfds
     except ImportError as err:  # pragma: no cover - a dependency of the project
@@ -136,6 +160,11 @@ def _load_tfds(split: str, data_dir: str | None, num_examples: int | None) -> Sp
         raise DatasetUnavailable(f"TFDS: {type(err).__name__}: {err}") from None
     if not prepared and not _host_reachable(*DOWNLOAD_HOST):
         raise DatasetUnavailable(f"no local copy and {DOWNLOAD_HOST[0]} is unreachable")
+    return tfds
+
+
+def _load_tfds(split: str, data_dir: str | None, num_examples: int | None) -> Split:
+    tfds = _probe_tfds(data_dir)
     tfds_split = split if num_examples is None else f"{split}[:{num_examples}]"
     try:
         with _PrivateTempdir():

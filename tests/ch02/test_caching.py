@@ -37,6 +37,7 @@ def test_cached_pipelines_preprocess_once(result):
 
 def test_every_pipeline_and_epoch_gives_identical_values(result):
     assert result.distinct_digests == 1
+    assert result.holds is True
     assert len(result.modes) == 4 and all(len(e) == 3 for e in result.modes.values())
 
 

@@ -36,12 +36,7 @@ def test_full_split_sizes_match_fashion_mnist():
     assert data.SPLIT_SIZES == {"train": 60_000, "test": 10_000}
 
 
-@pytest.fixture
-def not_warned_yet(monkeypatch):
-    monkeypatch.delenv(data.WARNED_ENV, raising=False)
-
-
-def test_auto_falls_back_with_one_warning_per_command(tmp_path, capsys, not_warned_yet):
+def test_auto_falls_back_with_one_warning_per_command(tmp_path, capsys):
     split = data.load_fashion_mnist("train", "auto", data_dir=str(tmp_path), num_examples=50)
     assert split.source == "synthetic" and len(split) == 50
     data.load_fashion_mnist("test", "auto", data_dir=str(tmp_path), num_examples=5)
@@ -50,7 +45,7 @@ def test_auto_falls_back_with_one_warning_per_command(tmp_path, capsys, not_warn
     assert "absl" not in err[0] and "dataset_info.json" not in err[0]
 
 
-def test_the_warning_is_not_repeated_by_child_processes(tmp_path, not_warned_yet):
+def test_the_warning_is_not_repeated_by_child_processes(tmp_path):
     """A launcher's tasks inherit the environment: the command warns once, not once per task."""
     load = (
         "from chapters.common import data; "
@@ -65,7 +60,17 @@ def test_the_warning_is_not_repeated_by_child_processes(tmp_path, not_warned_yet
     assert proc.stderr.strip().count("\n") == 0, proc.stderr  # nothing else: no absl lines
 
 
-def test_tfds_leaves_no_temporary_folder(tmp_path, monkeypatch, not_warned_yet):
+def test_a_launcher_resolves_the_source_once_and_its_tasks_stay_quiet(tmp_path, capsys):
+    assert data.resolve_source("auto", data_dir=str(tmp_path)) == "synthetic"
+    assert data.resolve_source("synthetic") == "synthetic"
+    task = data.load_fashion_mnist("test", "auto", data_dir=str(tmp_path), num_examples=5)
+    assert task.source == "synthetic"
+    assert capsys.readouterr().err.count("WARNING: real Fashion-MNIST unavailable") == 1
+    with pytest.raises(UsageError, match="--dataset tfds"):
+        data.resolve_source("tfds", data_dir=str(tmp_path))
+
+
+def test_tfds_leaves_no_temporary_folder(tmp_path, monkeypatch):
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
@@ -73,7 +78,7 @@ def test_tfds_leaves_no_temporary_folder(tmp_path, monkeypatch, not_warned_yet):
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith("tfds")] == []
 
 
-def test_auto_falls_back_when_tfds_itself_fails(tmp_path, monkeypatch, capsys, not_warned_yet):
+def test_auto_falls_back_when_tfds_itself_fails(tmp_path, monkeypatch, capsys):
     import tensorflow_datasets as tfds
 
     monkeypatch.setattr(data, "_host_reachable", lambda *a, **k: True)

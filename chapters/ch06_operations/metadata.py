@@ -192,9 +192,5 @@ def report(settings: Settings, store: Store, result: Result) -> None:
     claims_report.section("6.3")
 
 
-def build_parser():
-    return Settings.parser(__doc__)
-
-
 if __name__ == "__main__":
     raise SystemExit(cli.run(main, Settings))

@@ -194,9 +194,5 @@ def main(settings: Settings) -> Result:
     return Result(stats, found, paths, claim)
 
 
-def build_parser():
-    return Settings.parser(__doc__)
-
-
 if __name__ == "__main__":
     raise SystemExit(cli.run(main, Settings))

@@ -8,7 +8,6 @@ a one-line error, plus progress output, a summary table and PNG plots.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -21,47 +20,7 @@ from typing import Any
 from chapters.common import report, tf_setup
 from chapters.common.errors import UsageError  # noqa: F401  (re-exported: cli.UsageError)
 
-# ---------------------------------------------------------------------------- argument types
-
-
-def _whole_number(text: str, minimum: int, requirement: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"must be {requirement}, got {value}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    return _whole_number(text, 1, "at least 1")
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    return _whole_number(text, 0, "0 or more")
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
-    return value
-
-
-def int_list(text: str) -> list[int]:
-    """argparse type: comma-separated positive integers, e.g. ``32,128,512``."""
-    return [positive_int(part.strip()) for part in text.split(",") if part.strip()] or _empty(text)
-
-
-def _empty(text: str) -> list[int]:
-    raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
+# ---------------------------------------------------------------------------- files
 
 
 def writable_dir(path: str | os.PathLike) -> Path:
@@ -78,107 +37,52 @@ def writable_dir(path: str | os.PathLike) -> Path:
     return out
 
 
-# ---------------------------------------------------------------------------- parser
+# ---------------------------------------------------------------------------- entry point
 
 
-def parser(
-    description: str | None, *, data: bool = True, model: bool = False, out: str | None = "out"
-) -> argparse.ArgumentParser:
-    """An ``ArgumentParser`` with the flags every example shares.
+def run(main: Callable[[Any], Any], spec: type, argv: Sequence[str] | None = None) -> int:
+    """Parse flags into ``spec`` (a :class:`chapters.common.settings.Settings` subclass), call
+    ``main(settings)`` and turn errors into one clear line; returns the process exit code.
 
-    ``description`` is normally the module docstring. ``data`` adds the dataset flags, ``model``
-    adds ``--model-type``; ``out`` is the default output directory (``None`` for no ``--out``).
+    The parser's description is the module docstring of ``main``. Bad flags exit 2 with usage and
+    one line; expected problems (:class:`UsageError`) exit 2, unexpected ones exit 1 with a
+    one-line message (the full traceback with ``--verbose``).
     """
-    from chapters.common.data import DATASET_CHOICES
-    from chapters.common.models import MODEL_TYPES
-
-    p = argparse.ArgumentParser(
-        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    if data:
-        p.add_argument(
-            "--dataset",
-            choices=DATASET_CHOICES,
-            default="auto",
-            help="auto: real Fashion-MNIST via TFDS, else a synthetic stand-in "
-            "(warns once); tfds: real data only; synthetic: generated data",
-        )
-        p.add_argument(
-            "--data-dir",
-            default=None,
-            help="where TFDS keeps (or downloads) datasets (default: TFDS's own)",
-        )
-        p.add_argument(
-            "--num-examples",
-            type=positive_int,
-            default=None,
-            help="use only the first N examples of each split",
-        )
-    if model:
-        p.add_argument(
-            "--model-type",
-            choices=MODEL_TYPES,
-            default="cnn",
-            help="which of the book's three models to train (default: cnn)",
-        )
-    if out is not None:
-        p.add_argument("--out", default=out, help="directory for plots, results and models")
-    p.add_argument("--seed", type=int, default=42, help="random seed")
-    p.add_argument("--verbose", action="store_true", help="show TensorFlow's own logs")
-    return p
-
-
-def run(
-    main: Callable[..., Any],
-    spec: argparse.ArgumentParser | type,
-    argv: Sequence[str] | None = None,
-    check: Callable[[argparse.Namespace], None] | None = None,
-) -> int:
-    """Parse flags, call ``main`` and turn errors into one clear line; returns the exit code.
-
-    ``spec`` is a :class:`chapters.common.settings.Settings` subclass: the flags become one
-    settings object (validated by its constructor) and ``main(settings)`` is called. The parser's
-    description is the module docstring of ``main``. (An ``ArgumentParser`` is still accepted for
-    examples not yet moved to settings: then ``main(**vars(args))`` after ``check(args)``.)
-
-    Expected problems exit 2, unexpected ones exit 1 with a one-line message (the full traceback
-    with ``--verbose``).
-    """
-    if isinstance(spec, argparse.ArgumentParser):
-        parse = spec
-        args = parse.parse_args(argv)
-        verbose = getattr(args, "verbose", False)
-        out = getattr(args, "out", None)
-        try:
-            if check is not None:
-                check(args)
-        except UsageError as err:
-            parse.error(str(err))
-
-        def call() -> Any:
-            return main(**vars(args))
-    else:
-        parse = spec.parser(sys.modules[main.__module__].__doc__)
-        args = parse.parse_args(argv)
-        try:
-            settings = spec(**vars(args))
-        except UsageError as err:
-            parse.error(str(err))  # exits 2 with usage + one line
-        verbose = getattr(settings, "verbose", False)
-        out = getattr(settings, "out", None)
-
-        def call() -> Any:
-            return main(settings)
-
+    parse = spec.parser(sys.modules[main.__module__].__doc__)
+    args = parse.parse_args(argv)
     try:
+        settings = spec(**vars(args))
+        out = getattr(settings, "out", None)
+        created = _first_missing(Path(out)) if out is not None else None
         if out is not None:
             writable_dir(out)
     except UsageError as err:
-        parse.error(str(err))
+        parse.error(str(err))  # exits 2 with usage + one line
+    verbose = getattr(settings, "verbose", False)
     tf_setup.quiet(verbose)  # library logs only with --verbose (inherited by child processes)
-    code = _call(call, parse.prog, verbose)
+    code = _call(lambda: main(settings), parse.prog, verbose)
+    if created is not None:
+        _remove_if_empty(created)  # an example that wrote nothing leaves no out/ behind
     report.write_summary(code)
     return code
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost folder of ``path`` that does not exist yet (``None`` if it all exists)."""
+    missing = None
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing = folder
+    return missing
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Remove ``folder`` if it holds no file at all (only empty folders, or nothing)."""
+    if folder.is_dir() and not any(p.is_file() or p.is_symlink() for p in folder.rglob("*")):
+        for sub in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            sub.rmdir()
+        folder.rmdir()
 
 
 def _call(call: Callable[[], Any], prog: str, verbose: bool) -> int:
@@ -283,23 +187,3 @@ def save_plot(draw: Callable[[Any], None], path: str | os.PathLike, title: str =
     finally:
         plt.close(fig)
     return report.picture(path)
-
-
-def to_argv(**flags: Any) -> list[str]:
-    """Turn keyword arguments back into flags: ``num_epochs=2`` -> ``["--num-epochs", "2"]``.
-
-    ``None`` and ``False`` are left out, ``True`` is a bare flag, lists are comma-joined. A
-    launcher uses it to start tasks of the same module with the same configuration.
-    """
-    argv: list[str] = []
-    for key, value in flags.items():
-        flag = "--" + key.replace("_", "-")
-        if value is None or value is False:
-            continue
-        if value is True:
-            argv.append(flag)
-        elif isinstance(value, list | tuple):
-            argv += [flag, ",".join(map(str, value))]
-        else:
-            argv += [flag, str(value)]
-    return argv

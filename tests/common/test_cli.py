@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,19 @@ def test_table_aligns_numbers():
     lines = text.splitlines()
     assert lines[0].split() == ["name", "n", "x"]
     assert lines[2].endswith("2.5") and lines[3].endswith("0.125") and "1,000" in lines[3]
+
+
+def test_an_example_that_writes_nothing_leaves_no_out_folder(tmp_path):
+    @dataclasses.dataclass(frozen=True)
+    class Quiet(CommonSettings):
+        pass
+
+    out = tmp_path / "new" / "out"
+    assert cli.run(lambda s: None, Quiet, ["--out", str(out)]) == 0
+    assert not (tmp_path / "new").exists()
+
+    def writes(settings):
+        Path(settings.out, "result.txt").write_text("kept")
+
+    assert cli.run(writes, Quiet, ["--out", str(out)]) == 0
+    assert (out / "result.txt").read_text() == "kept"

@@ -131,8 +131,9 @@ def main(settings: config.ProjectSettings) -> Result:
     rows += [(f"worker {i} of {settings.num_workers}", c) for i, c in enumerate(result.per_worker)]
     cli.print_table(rows, ["reader", "examples per epoch"], f"TFRecords in {folder}")
     report.claim(
-        f"{settings.num_workers} workers read disjoint shares ({'yes' if result.disjoint else 'NO'})"
-        f" that together cover all {n} examples ({'yes' if result.complete else 'NO'}), "
+        f"{settings.num_workers} workers read disjoint shares "
+        f"({'yes' if result.disjoint else 'NO'}) that together cover all {n} examples "
+        f"({'yes' if result.complete else 'NO'}), "
         f"as one node does",
         result.disjoint and result.complete,
         per_worker=result.per_worker,

@@ -162,8 +162,8 @@ def print_choice(summary: dict) -> None:
          c["loss"] if c["loss"] is not None else "", c["error"] or "")
         for c in summary["candidates"]
     ]  # fmt: skip
-    cli.print_table(rows, ["model", "held-out accuracy", "held-out loss", "skipped because"],
-                    f"Model selection on {summary['validation_examples']} held-out examples")  # fmt: skip
+    title = f"Model selection on {summary['validation_examples']} held-out examples"
+    cli.print_table(rows, ["model", "held-out accuracy", "held-out loss", "skipped because"], title)
     choice = summary["choice"]
     tie = f" (tie between {', '.join(choice['tie'])})" if choice["tie"] else ""
     print(f"Chosen: {choice['winner']}, decided by {choice['decided_by']}{tie}")

@@ -13,7 +13,6 @@ other template, argument and dependency is the one Argo gets.
 Run: python -m chapters.project.demo    (this module only defines the workflow)
 """
 
-
 import copy
 from pathlib import Path
 
@@ -35,6 +34,10 @@ OUT = "{{workflow.parameters.data_root}}/{{workflow.parameters.run_dir}}"
 DATA = OUT + "/data/{{tasks.fingerprint.outputs.result}}"  # ingestion writes, training reads
 JOBS = [{"model_type": t, "job": t.replace("_", "-")} for t in MODEL_TYPES]  # DNS-safe names
 SIZE_FLAGS = ("num_epochs", "steps_per_epoch", "batch_size", "dataset", "seed")
+SIZE_ARGS = "".join(
+    f"                - --{f.replace('_', '-')}={{{{workflow.parameters.{f}}}}}\n"
+    for f in SIZE_FLAGS
+)
 
 # A TFJob per model: both workers succeed -> the step succeeds; any failed replica -> it fails.
 TFJOB = f"""\
@@ -62,12 +65,12 @@ spec:
                 - --model-type={{{{inputs.parameters.model_type}}}}
                 - --tfrecords={{{{inputs.parameters.data}}}}
                 - --out={OUT}
-{"".join(f"                - --{f.replace('_', '-')}={{{{workflow.parameters.{f}}}}}{chr(10)}"
-         for f in SIZE_FLAGS)}\
+{SIZE_ARGS}\
               resources:
                 requests: {{cpu: 100m, memory: 512Mi}}
                 limits: {{cpu: "1", memory: 2Gi}}
-              securityContext: {{runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false}}
+              securityContext:
+                {{runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false}}
               volumeMounts: [{{name: data, mountPath: {argo.DATA_MOUNT}}}]
           volumes:
             - name: data

@@ -107,7 +107,10 @@ class Result:
     complete: bool  # every example read by some worker
 
 
-def main(settings: config.ProjectSettings) -> Result:
+Settings = config.ProjectSettings  # the shared project flags, nothing more
+
+
+def main(settings: Settings) -> Result:
     log = cli.Progress("project.data")
     from chapters.common.tf_setup import tf as import_tf
 
@@ -144,4 +147,4 @@ def main(settings: config.ProjectSettings) -> Result:
 
 
 if __name__ == "__main__":
-    raise SystemExit(cli.run(main, config.ProjectSettings))
+    raise SystemExit(cli.run(main, Settings))

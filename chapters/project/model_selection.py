@@ -131,7 +131,10 @@ def select_and_publish(out: str, data: str, model_types: list[str] | None = None
 # ---------------------------------------------------------------------------- running it alone
 
 
-def main(settings: config.ProjectSettings) -> dict:
+Settings = config.ProjectSettings  # the shared project flags, nothing more
+
+
+def main(settings: Settings) -> dict:
     log = cli.Progress("project.select")
     n, held = settings.size("num_examples"), settings.size("num_validation")
     key = config.ingest_key(settings.dataset, n, held, settings.seed, settings.num_files)
@@ -170,4 +173,4 @@ def print_choice(summary: dict) -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(cli.run(main, config.ProjectSettings))
+    raise SystemExit(cli.run(main, Settings))

@@ -35,15 +35,19 @@ def demo(quick: bool) -> dict:
 @case("project.training")
 def training(quick: bool) -> dict:
     """Each model with one worker, then with 2-worker all-reduce, on the same ingested data."""
+    from chapters.project.data_pipeline import ingest
     from chapters.project.model_training import Settings, main
 
     figures, ratios = {}, {}
     with tempfile.TemporaryDirectory() as out:
+        base = Settings(out=out, quick=quick, dataset="synthetic")
+        data = f"{out}/data"
+        ingest(data, "synthetic", base.size("num_examples"), base.size("num_validation"),
+               base.seed, base.num_files)  # fmt: skip
         for model_type in MODEL_TYPES:
             seconds = {}
             for workers in (1, 2):
-                settings = Settings(out=out, quick=quick, dataset="synthetic",
-                                    model_type=model_type, num_workers=workers)  # fmt: skip
+                settings = base.replace(model_type=model_type, num_workers=workers, tfrecords=data)
                 result = main(settings)
                 seconds[workers] = max(r["seconds"] for r in result.reports.values())
                 figures[f"{model_type} fit s, {workers} worker(s)"] = seconds[workers]

@@ -70,3 +70,26 @@ def test_a_second_run_skips_ingestion(run):
     again.raise_for_status()
     assert again.node("ingest").cache == "hit"
     assert data.stat().st_mtime_ns == before
+
+
+def test_selection_skips_a_missing_and_a_mislabelled_model_and_serves_the_next_version(
+    run, tmp_path
+):
+    """The workflow's selection step on a copy of the demo's folder, with two candidates broken."""
+    import shutil
+
+    from chapters.project.model_selection import select_and_publish
+
+    settings, _result = run
+    out = tmp_path / "project"
+    shutil.copytree(Path(settings.out).resolve(), out)
+    shutil.rmtree(config.model_dir(out, "dropout") / "saved_model")  # a job that never exported
+    wrong = config.model_dir(out, "batch_norm") / "saved_model" / "1"
+    shutil.rmtree(wrong)
+    shutil.copytree(config.model_dir(out, "cnn") / "saved_model" / "1", wrong)  # not batch_norm
+    summary = select_and_publish(str(out), str(next((out / "data").iterdir())))
+    choice = summary["choice"]
+    assert choice["winner"] == "cnn" and choice["ranking"] == ["cnn"]
+    assert "no SavedModel" in choice["skipped"]["dropout"]
+    assert choice["skipped"]["batch_norm"] == "the SavedModel is a cnn model"
+    assert Path(summary["served_version"]) == config.served_dir(out) / "2"

@@ -16,12 +16,12 @@ Run: python -m chapters.project.demo    (this module only defines the workflow)
 import copy
 from pathlib import Path
 
-from hera.workflows import DAG, Parameter, Resource, Workflow, script
-from hera.workflows import models as m
+from hera.workflows import DAG, Parameter, Resource, Workflow
 
 from chapters.common.models import MODEL_TYPES
 from chapters.common.workflow import argo
 from chapters.project import config
+from chapters.project.steps import fingerprint, ingest, select
 
 ROOT = Path(__file__).resolve().parents[2]
 TF_SERVING_VERSION = next(
@@ -100,38 +100,6 @@ spec:
         requests: {{cpu: 100m, memory: 256Mi}}
         limits: {{cpu: "1", memory: 1Gi}}
 """
-
-
-@script(**argo.script_options(cpu="100m", memory="256Mi", data=False))
-def fingerprint(dataset: str, num_examples: int, num_validation: int, seed: int, num_files: int):
-    """Ingestion's cache key (and folder name): a hash of everything that changes its output."""
-    from chapters.project.config import ingest_key
-
-    print(ingest_key(dataset, num_examples, num_validation, seed, num_files))
-
-
-MEMOIZE = m.Memoize(
-    key="{{inputs.parameters.key}}",
-    max_age="{{inputs.parameters.max_age}}",
-    cache=m.Cache(config_map=m.LocalObjectReference(name=argo.CACHE_CONFIGMAP)),
-)
-
-
-@script(constructor="runner", memoize=MEMOIZE, **argo.script_options(cpu="250m", memory="1Gi"))
-def ingest(key: str, max_age: str, data: str, dataset: str, num_examples: int,
-           num_validation: int, seed: int, num_files: int) -> dict:  # fmt: skip
-    """9.1: write the TFRecords once; a second run with the same inputs is a cache hit."""
-    from chapters.project.data_pipeline import ingest as write
-
-    return write(data, dataset, num_examples, num_validation, seed, num_files)
-
-
-@script(constructor="runner", **argo.script_options(cpu="250m", memory="1Gi"))
-def select(out: str, data: str) -> dict:
-    """9.2: score every trained model on held-out data; publish the best as the next version."""
-    from chapters.project.model_selection import select_and_publish
-
-    return select_and_publish(out, data)
 
 
 _TRAIN = Resource(

@@ -137,3 +137,17 @@ def test_the_laptop_runs_the_same_workflow_but_the_serving_step():
     argo_rest = copy.deepcopy(argo_version)
     argo_rest["spec"]["templates"] = []
     assert rest == argo_rest
+
+
+def test_the_pods_script_steps_need_no_file_outside_the_image():
+    """The image has chapters/ but not versions.env: the runner's module must not read it."""
+    import subprocess
+    import sys
+
+    entries = {t["script"]["args"][3] for t in templates().values()
+               if "hera.workflows.runner" in (t.get("script") or {}).get("args", [])}  # fmt: skip
+    assert entries == {"chapters.project.steps:ingest", "chapters.project.steps:select"}
+    code = "import sys, chapters.project.steps; print('chapters.project.workflow' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=manifests.ROOT, check=True)  # fmt: skip
+    assert proc.stdout.strip() == "False"

@@ -53,10 +53,10 @@ SECTIONS: tuple[Section, ...] = (
     Section("5.4", "Step memoization pattern"),
     Section("6.2", "Scheduling patterns"),
     Section("6.3", "Metadata pattern"),
-    Section("9.1", "Data ingestion"),
-    Section("9.2", "Model training"),
-    Section("9.3", "Model serving"),
-    Section("9.4", "End-to-end workflow"),
+    Section("9.1", "Data ingestion", "chapters.project.data_pipeline"),
+    Section("9.2", "Model training", "chapters.project.model_training"),
+    Section("9.3", "Model serving", "chapters.project.inference"),
+    Section("9.4", "End-to-end workflow", "chapters.project.workflow"),
 )
 
 BY_NUMBER = {s.number: s for s in SECTIONS}

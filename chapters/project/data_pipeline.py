@@ -1,4 +1,4 @@
-"""Chapter 9, section 9.1 "Data pipeline": ingestion to TFRecords, read on one node or sharded.
+"""Chapter 9, section 9.1 "Data ingestion": the data pipeline, on one node and sharded.
 
 Claim: ingestion writes the training data once, as TFRecord files, into the folder training
 reads; one node reads every example once per epoch, and N workers each read a disjoint share of
@@ -141,7 +141,7 @@ def main(settings: Settings) -> Result:
         result.disjoint and result.complete,
         per_worker=result.per_worker,
     )
-    report.section("9.1 Data pipeline (single-node and distributed)")
+    report.section("9.1 Data ingestion (the data pipeline, single-node and distributed)")
     print(f"Wrote: {folder}/")
     return result
 

@@ -1,4 +1,4 @@
-"""Chapter 9, section 9.2 "Model selection": score every trained model on held-out data, serve one.
+"""Chapter 9, section 9.2 "Model training": model selection on held-out data, the winner served.
 
 Claim: each candidate is scored on examples no model trained on, as TF Serving will call it;
 the best one is copied into the served model's next version folder (TF Serving's layout
@@ -154,7 +154,7 @@ def main(settings: Settings) -> dict:
         Path(summary["served_version"], "saved_model.pb").is_file(),
         winner=choice["winner"],
     )
-    report.section("9.2 Model selection")
+    report.section("9.2 Model training (model selection)")
     print(f"Wrote: {summary['served_version']}, {config.reports_dir(settings.out)}/selection.json")
     return summary
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -69,15 +71,47 @@ def main(settings: Settings) -> Result:
         num_replicas=str(settings.num_replicas),
         num_samples=str(settings.num_samples),
     )
+    shutil.rmtree(out / "models", ignore_errors=True)  # the last run's models are not candidates
     log(f"running the project workflow ({settings.size_name} size) into {out}")
     start = time.perf_counter()
-    run = runner.run(workflow.for_laptop(), arguments, cache_dir=cache,
-                     step_timeout=settings.step_timeout, echo=settings.verbose)  # fmt: skip
+    with TrainingProgress(out, settings.size("num_epochs"), log):
+        run = runner.run(workflow.for_laptop(), arguments, cache_dir=cache,
+                         step_timeout=settings.step_timeout, echo=settings.verbose)  # fmt: skip
     runner.print_summary(run, "The project workflow, step by step")
     run.raise_for_status()
     result = collect(out, run, time.perf_counter() - start)
     summarise(settings, out, result)
     return result
+
+
+class TrainingProgress:
+    """A line every few seconds while the TFJobs train: epochs checkpointed per model so far."""
+
+    def __init__(self, out: Path, epochs: int, log, every: float = 10.0):
+        self.out, self.epochs, self.log, self.every = out, epochs, log, every
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+
+    def watch(self) -> None:
+        last = ""
+        while not self.stop.wait(self.every):
+            done = {
+                m: len(list(config.model_dir(self.out, m).glob("checkpoints/*.index")))
+                for m in MODEL_TYPES
+                if config.model_dir(self.out, m).is_dir()
+            }
+            line = ", ".join(f"{m} {n}/{self.epochs}" for m, n in done.items())
+            if line and line != last:
+                self.log(f"epochs checkpointed: {line}")
+                last = line
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
 
 
 def collect(out: Path, run, seconds: float) -> Result:

@@ -34,15 +34,18 @@ MODULE = "chapters.project.model_training"
 
 def worker(settings: Settings, task: dist.Task) -> dict:
     """One worker: the strategy, its share of the TFRecords, ``fit``, checkpoints, the export."""
+    task_type, index, cluster = task
+    folder = config.model_dir(settings.out, settings.model_type)
+    chief = is_chief(task_type, index, cluster)
+    if chief:  # this run's files only: a stale model must never pass for a new one
+        shutil.rmtree(folder, ignore_errors=True)
     tf = import_tf(settings.verbose, settings.seed)
     strategy = tf.distribute.MultiWorkerMirroredStrategy()  # no TF_CONFIG: a single worker
-    task_type, index, cluster = task
     num_workers = len(cluster.get("worker", [])) + len(cluster.get("chief", [])) or 1
     global_batch = settings.size("batch_size") * strategy.num_replicas_in_sync
     data = training_dataset(settings.tfrecords, global_batch, settings.seed, num_workers, index)
     with strategy.scope():  # one replica of the variables per worker, kept equal by all-reduce
         model = build_model(settings.model_type)
-    folder = config.model_dir(settings.out, settings.model_type)
     log = dist.epoch_log()
     checkpoints = tf.keras.callbacks.ModelCheckpoint(  # non-chief workers write to a temp dir
         str(folder / "checkpoints" / "epoch-{epoch:02d}.weights"), save_weights_only=True
@@ -56,7 +59,6 @@ def worker(settings: Settings, task: dist.Task) -> dict:
         verbose=0,
     )
     seconds = time.perf_counter() - start
-    chief = is_chief(task_type, index, cluster)
     saved = dist.export_on_every_worker(model, folder / "saved_model" / "1", chief)
     return dist.write_report(
         folder,
@@ -120,7 +122,6 @@ def launch(settings: Settings) -> Result:
         ingest(folder, settings.dataset, n, held, settings.seed, settings.num_files)
         settings = settings.replace(tfrecords=str(folder))
     folder = config.model_dir(settings.out, settings.model_type)
-    shutil.rmtree(folder, ignore_errors=True)  # this run's files only
     log(f"training {settings.model_type} with {settings.num_workers} worker(s) into {folder}")
     if settings.num_workers == 1:
         worker(settings, ("worker", 0, {"worker": ["localhost"]}))

@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-fast test-kind lint format bench tour validate kind-up kind-down deploy smoke clean
+.PHONY: help install test test-fast test-kind lint format bench tour demo validate kind-up kind-down deploy smoke clean
 
 help: ## list every target
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ bench: ## speed measurements side by side: a table and JSON in bench-results/
 
 tour: ## every chapter's examples in book order -> one HTML page, out/tour/index.html
 	$(PY) -m chapters.common.tour $(TOUR_ARGS)
+
+demo: ## the end-to-end project on this laptop (DEMO_ARGS=--quick or --full); run twice: cache hit
+	$(PY) -m chapters.project.demo $(DEMO_ARGS)
 
 validate: ## validate every manifest offline (core kinds strictly, CRDs against their schemas)
 	$(PY) -m chapters.common.manifests manifests

@@ -70,10 +70,10 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section("8.3", "Kubeflow: Machine learning workloads on Kubernetes", CH8 + "kubeflow_tfjob"),
     Section("8.4", "Argo Workflows: Container-native workflow engine", CH8 + "argo_basics"),
-    Section("9.1", "Data ingestion"),
-    Section("9.2", "Model training"),
-    Section("9.3", "Model serving"),
-    Section("9.4", "End-to-end workflow"),
+    Section("9.1", "Data ingestion", "chapters.project.data_pipeline"),
+    Section("9.2", "Model training", "chapters.project.model_training"),
+    Section("9.3", "Model serving", "chapters.project.inference"),
+    Section("9.4", "End-to-end workflow", "chapters.project.workflow"),
 )
 
 BY_NUMBER = {s.number: s for s in SECTIONS}

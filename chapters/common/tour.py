@@ -29,11 +29,8 @@ from chapters.common.settings import Settings, option
 # The examples in book order: every section of the book table that has a module, except those
 # that cannot run to the end on a laptop alone.
 def examples() -> tuple[str, ...]:
-    return tuple(
-        s.module.removeprefix("chapters.")
-        for s in book.SECTIONS
-        if s.module and s.module.removeprefix("chapters.") not in NOT_ON_TOUR
-    )
+    names = (s.module.removeprefix("chapters.") for s in book.SECTIONS if s.module)
+    return tuple(RUN_INSTEAD.get(n, n) for n in names if n not in NOT_ON_TOUR)
 
 
 # Modules that run until stopped (the examples start them for the reader) or need a cluster.
@@ -41,7 +38,12 @@ NOT_ON_TOUR = {
     "ch04_model_serving.server": "started by replicated_services and sharded_services",
     "ch04_model_serving.router": "started by sharded_services",
     "ch08_basics.kubernetes_basics": "needs a Kubernetes cluster (make kind-up deploy)",
+    "project.data_pipeline": "a step of the project's demo (9.4)",
+    "project.model_training": "a step of the project's demo (9.4)",
+    "project.inference": "a step of the project's demo (9.4)",
 }
+# A section whose module is a definition, not a program: the tour runs the program that uses it.
+RUN_INSTEAD = {"project.workflow": "project.demo"}
 
 
 @dataclass(frozen=True)

@@ -152,19 +152,18 @@ class Result:
     plot: str
 
 
-def run_local(settings: Settings, on_line=None, cluster_ref: list | None = None) -> Result:
+def run_local(settings: Settings, hook=None) -> Result:
     """Start every task locally, wait for the coordinator, stop the servers; read its report.
 
-    ``on_line`` sees every task line and ``cluster_ref`` receives the running cluster (section
-    3.4 uses both to kill a worker mid-training).
+    ``hook(cluster)``, when given, returns an ``on_line`` callback that sees every task's lines
+    (section 3.4 uses it to kill a worker mid-training).
     """
     settings = dist.resolve_dataset(settings)
     dist.clear_reports(settings.out)
     spec = cluster_spec(num_workers=settings.num_workers, num_ps=settings.num_ps, chief=True)
-    args = settings.argv()
-    with LocalCluster(spec, MODULE, args, on_line=on_line, verbose=settings.verbose) as cluster:
-        if cluster_ref is not None:
-            cluster_ref.append(cluster)
+    cluster = LocalCluster(spec, MODULE, settings.argv(), verbose=settings.verbose)
+    cluster.on_line = hook(cluster) if hook else None
+    with cluster:
         cluster.wait(settings.timeout, tasks=["chief-0"])  # the servers never exit by themselves
         lost = [name for name in cluster.tasks if name != "chief-0" and cluster.returncode(name)]
     r = dist.read_reports(settings.out, ["chief-0"])["chief-0"]

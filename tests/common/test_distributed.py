@@ -94,10 +94,11 @@ def test_loss_plot_is_written(tmp_path):
     assert Path(path).is_file() and Path(path).stat().st_size > 1000
 
 
-def test_the_launcher_decides_the_dataset_once():
-    offline = dist.ClusterSettings(dataset="auto")  # tests run offline (DMLP_OFFLINE=1)
+def test_the_launcher_decides_the_dataset_once(tmp_path):
+    # An empty data folder, and tests run offline (DMLP_OFFLINE=1): no real data to be found.
+    offline = dist.ClusterSettings(dataset="auto", data_dir=str(tmp_path))
     assert dist.resolve_dataset(offline).dataset == "synthetic"
     synthetic = dist.ClusterSettings(dataset="synthetic")
     assert dist.resolve_dataset(synthetic) is synthetic
     with pytest.raises(UsageError, match="--dataset tfds"):
-        dist.resolve_dataset(dist.ClusterSettings(dataset="tfds"))
+        dist.resolve_dataset(dist.ClusterSettings(dataset="tfds", data_dir=str(tmp_path)))

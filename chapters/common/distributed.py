@@ -37,9 +37,7 @@ Task = tuple[str, int, dict]  # (task type, task index, cluster spec) as TF_CONF
 class ClusterSettings(TrainSettings):
     """Flags of a chapter 3 job: how many worker processes, and how long the launcher waits."""
 
-    num_examples: int | None = option(
-        4000, "use only the first N training examples (default: all)", minimum=1
-    )
+    num_examples: int | None = option(4000, "use only the first N training examples", minimum=1)
     num_workers: int = option(2, "worker processes (tasks) in the cluster", minimum=1)
     timeout: float = option(600.0, "seconds before the launcher kills every task", minimum=1)
 

@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-fast test-kind lint format bench validate kind-up kind-down deploy smoke clean
+.PHONY: help install test test-fast test-kind lint format bench tour validate kind-up kind-down deploy smoke clean
 
 help: ## list every target
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ format: ## apply ruff's fixes and formatting
 
 bench: ## speed measurements side by side: a table and JSON in bench-results/
 	$(PY) -m chapters.common.bench $(BENCH_ARGS)
+
+tour: ## every chapter's examples in book order -> one HTML page, out/tour/index.html
+	$(PY) -m chapters.common.tour $(TOUR_ARGS)
 
 validate: ## validate every manifest offline (core kinds strictly, CRDs against their schemas)
 	$(PY) -m chapters.common.manifests manifests

@@ -1,26 +1,69 @@
 #!/usr/bin/env bash
-# Install the operators the manifests need: Kubeflow Training Operator (TFJob, chapter 3) and,
-# unless INSTALL_KSERVE=0, cert-manager + KServe in Standard mode (InferenceService, chapter 4).
+# Install what the manifests need, each version pinned in versions.env:
+#   metrics-server            CPU figures for the HPA and KServe's autoscaler (kind ships none)
+#   Kubeflow Training Operator the TFJob CRD and controller (chapter 3)
+# and, unless INSTALL_KSERVE=0 (chapter 4's InferenceServices then stay out):
+#   cert-manager              certificates for KServe's webhooks
+#   KServe (Standard mode)    kserve-crd, kserve-resources, kserve-runtime-configs (the runtimes)
+# Every wait is bounded; CRDs are Established before anything uses them.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 need kubectl
-log "installing Kubeflow Training Operator $TRAINING_OPERATOR_REF"
+if [ "$INSTALL_KSERVE" = "1" ]; then need helm; fi
+need_cluster
+
+log "installing metrics-server $METRICS_SERVER_VERSION (--kubelet-insecure-tls: kind's kubelets have self-signed certificates)"
+kubectl apply -f "$METRICS_SERVER_URL"
+args="$(kubectl -n kube-system get deployment metrics-server -o jsonpath='{.spec.template.spec.containers[0].args}')"
+if [[ "$args" != *--kubelet-insecure-tls* ]]; then
+  kubectl -n kube-system patch deployment metrics-server --type=json \
+    -p '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--kubelet-insecure-tls"}]'
+fi
+kubectl -n kube-system rollout status deployment/metrics-server --timeout="$WAIT"
+kubectl wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout="$WAIT"
+
+log "installing Kubeflow Training Operator $TRAINING_OPERATOR_VERSION"
 kubectl apply --server-side --force-conflicts \
-  -k "github.com/kubeflow/training-operator.git/manifests/overlays/standalone?ref=$TRAINING_OPERATOR_REF"
-kubectl -n kubeflow rollout status deployment/training-operator --timeout=300s
-kubectl wait --for=condition=Established crd/tfjobs.kubeflow.org --timeout=120s
+  -k "$TRAINING_OPERATOR_MANIFESTS?ref=$TRAINING_OPERATOR_VERSION"
+kubectl wait --for=condition=Established crd/tfjobs.kubeflow.org --timeout="$WAIT"
+kubectl -n kubeflow rollout status deployment/training-operator --timeout="$WAIT"
 
 if [ "$INSTALL_KSERVE" = "1" ]; then
-  need helm
   log "installing cert-manager $CERT_MANAGER_VERSION"
-  kubectl apply -f "https://github.com/cert-manager/cert-manager/releases/download/$CERT_MANAGER_VERSION/cert-manager.yaml"
-  kubectl -n cert-manager rollout status deployment/cert-manager-webhook --timeout=300s
-  log "installing KServe $KSERVE_VERSION (Standard mode)"
-  helm upgrade --install kserve-crd oci://ghcr.io/kserve/charts/kserve-crd \
-    --version "$KSERVE_VERSION" --namespace kserve --create-namespace --wait --timeout 5m
-  helm upgrade --install kserve oci://ghcr.io/kserve/charts/kserve \
-    --version "$KSERVE_VERSION" --namespace kserve \
-    --set kserve.controller.deploymentMode=Standard --wait --timeout 10m
-  kubectl wait --for=condition=Established crd/inferenceservices.serving.kserve.io --timeout=120s
+  kubectl apply -f "$CERT_MANAGER_URL"
+  kubectl wait --for=condition=Established crd/issuers.cert-manager.io crd/certificates.cert-manager.io --timeout="$WAIT"
+  for deployment in cert-manager cert-manager-cainjector cert-manager-webhook; do
+    kubectl -n cert-manager rollout status "deployment/$deployment" --timeout="$WAIT"
+  done
+  # Ready pods are not enough: the webhook answers only once the cainjector has put its CA into
+  # the webhook configuration. A server-side dry run of an Issuer goes through that webhook (what
+  # `cmctl check api` does), so retry it until it passes.
+  api_wait="${CERT_MANAGER_API_WAIT:-180}"
+  log "waiting until the cert-manager API accepts an Issuer (up to $api_wait s)"
+  dry_run_issuer() {
+    printf '%s\n' 'apiVersion: cert-manager.io/v1' 'kind: Issuer' \
+      'metadata: {name: dmlp-api-check, namespace: cert-manager}' 'spec: {selfSigned: {}}' \
+      | kubectl create --dry-run=server -f -
+  }
+  retry "$api_wait" dry_run_issuer || fail "the cert-manager API did not become ready within $api_wait s"
+
+  log "installing KServe $KSERVE_VERSION (Standard mode, with its ClusterServingRuntimes)"
+  helm upgrade --install kserve-crd "$KSERVE_CHARTS/kserve-crd" --version "$KSERVE_VERSION" \
+    --namespace kserve --create-namespace --wait --timeout 5m
+  kubectl wait --for=condition=Established crd/inferenceservices.serving.kserve.io \
+    crd/clusterservingruntimes.serving.kserve.io --timeout="$WAIT"
+  # No ingress controller on kind: clients use the predictor Services inside the cluster.
+  helm upgrade --install kserve-resources "$KSERVE_CHARTS/kserve-resources" --version "$KSERVE_VERSION" \
+    --namespace kserve --set kserve.version="$KSERVE_VERSION" \
+    --set kserve.controller.deploymentMode=Standard \
+    --set kserve.controller.gateway.disableIngressCreation=true \
+    --wait --timeout 10m
+  kubectl -n kserve rollout status deployment/kserve-controller-manager --timeout="$WAIT"
+  # Since v0.17 the runtimes are a chart of their own, installed only with servingruntime.enabled.
+  helm upgrade --install kserve-runtime-configs "$KSERVE_CHARTS/kserve-runtime-configs" \
+    --version "$KSERVE_VERSION" --namespace kserve --set kserve.version="$KSERVE_VERSION" \
+    --set kserve.servingruntime.enabled=true --wait --timeout 5m
+  kubectl get clusterservingruntime kserve-tensorflow-serving >/dev/null \
+    || die "KServe's TensorFlow runtime is missing after kserve-runtime-configs"
 fi
-log "addons ready"
+log "add-ons ready"

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Create the kind cluster (idempotent).
+# Create the kind cluster (idempotent), then point kubectl at it.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 need docker kind kubectl
+docker info >/dev/null 2>&1 || die "the Docker engine is not running"
 if kind get clusters | grep -qx "$CLUSTER_NAME"; then
   log "cluster $CLUSTER_NAME exists"
 else
   log "creating cluster $CLUSTER_NAME ($KIND_NODE_IMAGE)"
   kind create cluster --name "$CLUSTER_NAME" --image "$KIND_NODE_IMAGE" --wait 180s
 fi
-kubectl cluster-info --context "kind-$CLUSTER_NAME"
+kubectl config use-context "kind-$CLUSTER_NAME" >/dev/null
+need_cluster
+log "cluster kind-$CLUSTER_NAME is up"

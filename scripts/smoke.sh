@@ -1,34 +1,72 @@
 #!/usr/bin/env bash
-# Bounded checks that what `make deploy` applied works: every TFJob succeeds (chapter 3), then the
-# model services answer a real client (chapter 4), from a pod inside the cluster.
+# Bounded checks that what `make deploy` applied works:
+#   chapter 3: every TFJob succeeded;
+#   chapter 4: every serving path (replicated Deployment, sharded router and, with KServe, the
+#   TF Serving and custom InferenceServices) answers the same 20 images with the same classes,
+#   from a client pod inside the cluster; the HPA reports a current CPU figure (metrics-server).
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 need kubectl
-timeout="${SMOKE_TIMEOUT:-900s}"
-for job in $(kubectl -n "$NAMESPACE" get tfjobs -o name); do
-  log "waiting for $job (up to $timeout)"
-  if ! kubectl -n "$NAMESPACE" wait --for=condition=Succeeded "$job" --timeout="$timeout"; then
-    kubectl -n "$NAMESPACE" describe "$job" | tail -30
-    kubectl -n "$NAMESPACE" logs -l "training.kubeflow.org/job-name=${job#*/}" --tail=30 --prefix || true
-    exit 1
-  fi
+need_cluster
+timeout="${SMOKE_TIMEOUT:-900}"   # seconds, for each wait
+
+mapfile -t jobs < <(kubectl -n "$NAMESPACE" get tfjobs -o name)
+[ "${#jobs[@]}" -gt 0 ] || fail "no TFJobs in namespace $NAMESPACE: run 'make deploy' first"
+wait_tfjobs "$timeout" "${jobs[@]}"
+for job in "${jobs[@]}"; do
   kubectl -n "$NAMESPACE" logs -l "training.kubeflow.org/job-name=${job#*/}" --tail=200 --prefix \
-    | grep -E "EPOCH_END|SERVING" | tail -6 || true
+    | grep -E "EPOCH_END|SERVING" | tail -3 || true
 done
-log "all TFJobs succeeded"
+log "all ${#jobs[@]} TFJobs succeeded"
 
 for workload in deployment/fashion-mnist statefulset/fashion-mnist-shard deployment/fashion-mnist-router; do
-  kubectl -n "$NAMESPACE" rollout status "$workload" --timeout="$timeout"
+  kubectl -n "$NAMESPACE" rollout status "$workload" --timeout="${timeout}s"
 done
-client() {  # a one-off pod running the chapter 4 client against a URL inside the cluster
-  kubectl -n "$NAMESPACE" run "smoke-client-$1" --rm -i --restart=Never --quiet \
-    --image="$IMAGE" --image-pull-policy=IfNotPresent --command -- \
-    python -m chapters.ch04_model_serving.client --url "$2" --dataset synthetic --num-examples 20
-}
-client replicated http://fashion-mnist
-client router http://fashion-mnist-router
+# name=URL=model name, for each serving path
+paths=(replicated=http://fashion-mnist=fashion-mnist router=http://fashion-mnist-router=fashion-mnist)
 if kubectl get crd inferenceservices.serving.kserve.io >/dev/null 2>&1; then
-  kubectl -n "$NAMESPACE" wait --for=condition=Ready inferenceservice/fashion-mnist-custom --timeout="$timeout"
-  client kserve http://fashion-mnist-custom-predictor
+  for isvc in fashion-mnist-tf fashion-mnist-custom; do
+    kubectl -n "$NAMESPACE" wait --for=condition=Ready "inferenceservice/$isvc" --timeout="${timeout}s"
+  done
+  # TF Serving names the model after the InferenceService (--model_name={{.Name}}).
+  paths+=(kserve-tf=http://fashion-mnist-tf-predictor=fashion-mnist-tf
+    kserve-custom=http://fashion-mnist-custom-predictor=fashion-mnist)
+else
+  log "KServe not installed (INSTALL_KSERVE=0): skipping the InferenceServices"
 fi
-log "model services answer"
+
+# One client pod asks every path for the same images (synthetic, seed 42) and prints, per path,
+# a line "== name" and the client's "CLASSES id,id,..." line.
+# shellcheck disable=SC2016  # expanded by sh inside the pod
+script='set -e
+for spec in "$@"; do
+  name=${spec%%=*}; rest=${spec#*=}; url=${rest%=*}; model=${rest##*=}
+  echo "== $name"
+  python -m chapters.ch04_model_serving.client --url "$url" --model-name "$model" \
+    --dataset synthetic --num-examples 20 --print-classes
+done'
+log "querying ${#paths[@]} serving paths with the same 20 images"
+output="$(kubectl -n "$NAMESPACE" run smoke-client --rm -i --restart=Never --quiet \
+  --pod-running-timeout="${timeout}s" --image="$IMAGE" --image-pull-policy=IfNotPresent \
+  --command -- sh -c "$script" smoke "${paths[@]}")" || { printf '%s\n' "$output"; fail "a client request failed"; }
+printf '%s\n' "$output"
+mapfile -t answers < <(printf '%s\n' "$output" | awk '/^== /{name=$2} /^CLASSES /{print name, $2}')
+[ "${#answers[@]}" -eq "${#paths[@]}" ] || fail "expected ${#paths[@]} answers, got ${#answers[@]}"
+first="${answers[0]#* }"
+for answer in "${answers[@]}"; do
+  [ "${answer#* }" = "$first" ] || fail "classes differ: ${answers[0]%% *}=$first, ${answer%% *}=${answer#* }"
+done
+log "all ${#paths[@]} serving paths gave the same classes: $first"
+
+log "waiting for the HPA's CPU figure from metrics-server (up to ${HPA_WAIT:-180} s)"
+hpa_cpu() {
+  kubectl -n "$NAMESPACE" get hpa fashion-mnist \
+    -o jsonpath='{.status.currentMetrics[0].resource.current.averageUtilization}'
+}
+deadline=$((SECONDS + ${HPA_WAIT:-180}))
+until [ -n "$(hpa_cpu)" ]; do
+  [ "$SECONDS" -lt "$deadline" ] || { kubectl -n "$NAMESPACE" describe hpa fashion-mnist | tail -15; fail "the HPA has no CPU figure: is metrics-server running?"; }
+  sleep "${RETRY_SLEEP:-5}"
+done
+log "HPA fashion-mnist: current CPU $(hpa_cpu)% of requests"
+log "smoke test passed"

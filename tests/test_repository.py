@@ -14,7 +14,7 @@ READMES = [ROOT / "README.md", *sorted((ROOT / "chapters").glob("*/README.md"))]
 EXAMPLES = sorted(
     f"chapters.{p.parent.name}.{p.stem}"
     for p in (ROOT / "chapters").glob("ch*/*.py")
-    if p.stem != "__init__" and "build_parser" in p.read_text()
+    if p.stem != "__init__" and re.search(r"build_parser|cli\.run\(main, Settings\)", p.read_text())
 )
 
 
@@ -42,7 +42,8 @@ def test_example_has_help_docstring_and_run_line(module):
     doc = mod.__doc__ or ""
     assert re.match(r"Chapter \d", doc), f"{module}: docstring must open with its chapter"
     assert f"python -m {module}" in doc, f"{module}: docstring must show its Run: line"
-    help_text = mod.build_parser().format_help()
+    parser = mod.Settings.parser(doc) if hasattr(mod, "Settings") else mod.build_parser()
+    help_text = parser.format_help()
     assert "--verbose" in help_text
 
 

@@ -1,196 +1,231 @@
-"""Chapter 2, section 2.2 "Batching pattern".
+"""Chapter 2, section 2.3 "Batching pattern".
 
-Claim: a model does not need the whole dataset in memory. Feeding it mini-batches streamed from
-disk with ``tf.data`` keeps memory flat (a few batches) where materialising the dataset costs
-memory in proportion to its size, and the batch size trades throughput for memory.
+Claim: a model does not need the whole dataset in memory. Streamed in mini-batches, the data costs
+the same memory whatever the dataset's size; materialised, it costs memory in proportion to it.
+What a stream holds is a few batches "in flight" (the batch being filled, PREFETCH batches ready
+ahead, the batch the model is using), so that grows with the batch size, not with the data.
 
-The example writes the split to TFRecord files (the "dataset on disk"), then:
-
-1. materialises it: reads every example into one NumPy array (what ``load everything`` does);
-2. streams it: ``TFRecordDataset -> map(normalize) -> batch(B) -> prefetch`` for a few batch sizes;
-3. trains the chapter's CNN for a few steps on the streamed batches.
+The split is written as TFRecord files (the dataset on disk), then read two ways: materialised
+into one array, and streamed as ``TFRecordDataset -> map(normalize) -> batch(B) -> prefetch``.
+Finally the chapter's CNN trains for a few steps on the streamed batches.
 
 Run: python -m chapters.ch02_data_ingestion.batching [--batch-sizes 32,128,512] [--train-steps 50]
 """
 
 from __future__ import annotations
 
+import dataclasses
+import statistics
 import tempfile
 import time
-from pathlib import Path
 
-from chapters.common import cli
+from chapters.common import book, cli
 from chapters.common.data import load_fashion_mnist, normalize, read_tfrecords, write_tfrecords
-from chapters.common.memory import peak_rss_growth
+from chapters.common.memory import MiB, peak_rss_growth
+from chapters.common.models import MODEL_TYPES, build_model
+from chapters.common.settings import DataSettings, option
 from chapters.common.tf_setup import tf as import_tf
 
-MiB = 1 << 20
+PREFETCH = 2  # batches prepared ahead of the model
+IN_FLIGHT = PREFETCH + 2  # + the batch being filled + the batch in the model's hands
 
 
 def batched_pipeline(paths, batch_size: int, drop_remainder: bool = False):
-    """The streaming input pipeline: records -> (image in [0, 1], label) -> batches."""
+    """The streaming input pipeline: records on disk -> (image in [0, 1], label) -> batches."""
     import tensorflow as tf
 
     return (
-        read_tfrecords(paths)
+        read_tfrecords(paths)  # one TFRecordDataset per file, interleaved
         .map(lambda _id, image, label: normalize(image, label), num_parallel_calls=tf.data.AUTOTUNE)
         .batch(batch_size, drop_remainder=drop_remainder)
-        .prefetch(tf.data.AUTOTUNE)
+        .prefetch(PREFETCH)
     )
+
+
+def stream(paths, batch_size: int, drop_remainder: bool = False) -> tuple[list[int], int]:
+    """One pass over the streamed batches: the size of each batch, and the largest one's bytes."""
+    sizes, largest = [], 0
+    for images, labels in batched_pipeline(paths, batch_size, drop_remainder).as_numpy_iterator():
+        sizes.append(len(labels))
+        largest = max(largest, images.nbytes + labels.nbytes)
+    return sizes, largest
 
 
 def materialise(paths):
     """Read every example into memory at once: float32 images (N, 28, 28, 1) and labels (N,)."""
     import numpy as np
 
-    images, labels = [], []
-    for image, label in batched_pipeline(paths, 4096).as_numpy_iterator():
-        images.append(image)
-        labels.append(label)
-    return np.concatenate(images), np.concatenate(labels)
+    parts = list(batched_pipeline(paths, 4096).as_numpy_iterator())
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def stream(paths, batch_size: int, drop_remainder: bool):
-    """One pass over the streamed batches; returns (number of batches, sizes of the batches)."""
-    sizes = [
-        int(labels.shape[0])
-        for _, labels in batched_pipeline(paths, batch_size, drop_remainder).as_numpy_iterator()
-    ]
-    return len(sizes), sizes
+def train_on_batches(paths, batch_size: int, steps: int, model_type: str) -> tuple[float, float]:
+    """Train the CNN on streamed batches; returns the loss on 5 batches before and after."""
+    model = build_model(model_type)
+    batches = batched_pipeline(paths, batch_size, drop_remainder=True).repeat()
+    before = model.evaluate(batches.take(5), verbose=0)[0]
+    model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
+    return float(before), float(model.evaluate(batches.take(5), verbose=0)[0])
 
 
-def main(
-    dataset: str = "auto",
-    data_dir: str | None = None,
-    num_examples: int | None = 20_000,
-    batch_sizes: list[int] | None = None,
-    num_files: int = 4,
-    drop_remainder: bool = False,
-    train_steps: int = 50,
-    model_type: str = "cnn",
-    out: str = "out",
-    seed: int = 42,
-    verbose: bool = False,
-) -> dict:
-    """Compare materialised vs streamed input; returns the measurements as a dict."""
-    from chapters.common.models import build_model
+@dataclasses.dataclass(frozen=True)
+class Settings(DataSettings):
+    num_examples: int | None = option(12_000, "use only the first N training examples", minimum=1)
+    batch_sizes: tuple[int, ...] = option((32, 128, 512), "batch sizes to stream with", minimum=1)
+    num_files: int = option(4, "TFRecord files to write the dataset into", minimum=2)
+    drop_remainder: bool = option(False, "drop the last, smaller batch of each pass")
+    repeats: int = option(3, "repeat each memory measurement; the median is reported", minimum=1)
+    train_steps: int = option(50, "training steps on the streamed batches", minimum=1)
+    model_type: str = option("cnn", "which of the book's models to train", choices=MODEL_TYPES)
 
-    batch_sizes = batch_sizes or [32, 128, 512]
+
+@dataclasses.dataclass
+class Streamed:
+    batch_size: int
+    num_batches: int
+    last_batch: int
+    examples: int
+    batch_mib: float  # bytes of the largest batch, measured on the arrays
+    in_flight_mib: float  # IN_FLIGHT x batch_mib: what the stream holds at most
+    rss_mib: float  # median growth of the process's resident memory during one pass
+    examples_per_s: float
+
+
+@dataclasses.dataclass
+class BySize:
+    num_examples: int
+    streamed_rss_mib: float
+    materialised_rss_mib: float
+    array_mib: float
+
+
+@dataclasses.dataclass
+class Result:
+    num_examples: int
+    source: str
+    streamed: list[Streamed]
+    by_size: list[BySize]  # half the files, then all of them
+    loss_before: float
+    loss_after: float
+    plot: str = ""
+
+    @property
+    def streamed_growth_mib(self) -> float:
+        return self.by_size[-1].streamed_rss_mib - self.by_size[0].streamed_rss_mib
+
+    @property
+    def materialised_growth_mib(self) -> float:
+        return self.by_size[-1].materialised_rss_mib - self.by_size[0].materialised_rss_mib
+
+    @property
+    def holds(self) -> bool:
+        in_flight = [r.in_flight_mib for r in sorted(self.streamed, key=lambda r: r.batch_size)]
+        return (
+            abs(self.streamed_growth_mib) < 0.25 * self.materialised_growth_mib
+            and in_flight == sorted(in_flight)
+            and self.loss_after < self.loss_before
+        )
+
+
+def median_rss(work, repeats: int) -> tuple[object, float]:
+    """``(work's result, median peak RSS growth in MiB over repeats)``."""
+    runs = [peak_rss_growth(work) for _ in range(repeats)]
+    return runs[-1][0], statistics.median(grown for _, grown in runs) / MiB
+
+
+def measure_batch(paths, batch_size: int, s: Settings) -> Streamed:
+    start = time.perf_counter()
+    (sizes, largest), rss = median_rss(
+        lambda: stream(paths, batch_size, s.drop_remainder), s.repeats
+    )
+    seconds = (time.perf_counter() - start) / s.repeats
+    last, mib = sizes[-1] if sizes else 0, largest / MiB
+    return Streamed(
+        batch_size, len(sizes), last, sum(sizes), mib, IN_FLIGHT * mib, rss, sum(sizes) / seconds
+    )
+
+
+def measure_size(paths, batch_size: int, s: Settings) -> BySize:
+    _, streamed = median_rss(lambda: stream(paths, batch_size), s.repeats)
+    (images, labels), materialised = median_rss(lambda: materialise(paths), s.repeats)
+    return BySize(len(labels), streamed, materialised, images.nbytes / MiB)
+
+
+def main(s: Settings) -> Result:
+    """Stream, materialise and train; returns every figure the summary prints."""
     log = cli.Progress("ch02.batching")
-    import_tf(verbose, seed)
-    split = load_fashion_mnist("train", dataset, data_dir, num_examples, seed)
-    n = len(split)
-    log(f"loaded {n:,} {split.source} training examples")
-    results: dict = {"num_examples": n, "source": split.source, "streamed": []}
-    with tempfile.TemporaryDirectory(prefix="batching-", dir=cli.writable_dir(out)) as tmp:
-        paths = write_tfrecords(split, Path(tmp), num_files)
-        size = sum(p.stat().st_size for p in paths) / MiB
-        log(f"wrote the split as {num_files} TFRecord files ({size:.1f} MiB)")
+    import_tf(s.verbose, s.seed)
+    split = load_fashion_mnist("train", s.dataset, s.data_dir, s.num_examples, s.seed)
+    n, source = len(split), split.source
+    with tempfile.TemporaryDirectory(prefix="batching-", dir=cli.writable_dir(s.out)) as tmp:
+        paths = write_tfrecords(split, tmp, s.num_files)
         del split  # from here on the data lives on disk only
-
-        for bs in batch_sizes:  # streamed first: nothing big has been allocated yet
-            start = time.perf_counter()
-            (num_batches, sizes), grown = peak_rss_growth(
-                lambda bs=bs: stream(paths, bs, drop_remainder)
-            )
-            seconds = time.perf_counter() - start
-            row = {
-                "batch_size": bs,
-                "num_batches": num_batches,
-                "last_batch": sizes[-1] if sizes else 0,
-                "examples_seen": sum(sizes),
-                "peak_mib": grown / MiB,
-                "examples_per_s": sum(sizes) / seconds,
-            }
-            results["streamed"].append(row)
+        log(f"wrote {n:,} {source} examples as {s.num_files} TFRecord files")
+        stream(paths, max(s.batch_sizes))  # warm up TensorFlow's runtime and allocator once
+        streamed = []
+        for bs in s.batch_sizes:
+            streamed.append(row := measure_batch(paths, bs, s))
             log(
-                f"streamed batch_size={bs}: {num_batches} batches (last has {row['last_batch']}), "
-                f"+{row['peak_mib']:.1f} MiB, {row['examples_per_s']:,.0f} examples/s"
+                f"streamed batch_size={bs}: {row.num_batches} batches (last has {row.last_batch}),"
+                f" {IN_FLIGHT} in flight = {row.in_flight_mib:.2f} MiB, RSS +{row.rss_mib:.1f} MiB"
             )
+        by_size = []
+        for part in (paths[: s.num_files // 2], paths):
+            by_size.append(row := measure_size(part, s.batch_sizes[0], s))
+            log(
+                f"{row.num_examples:,} examples: streamed RSS +{row.streamed_rss_mib:.1f} MiB, "
+                f"materialised RSS +{row.materialised_rss_mib:.1f} MiB"
+            )
+        before, after = train_on_batches(paths, s.batch_sizes[0], s.train_steps, s.model_type)
+        log(f"trained {s.train_steps} steps on batches of {s.batch_sizes[0]}: loss falls")
+    result = Result(n, source, streamed, by_size, before, after)
+    result.plot = str(draw_memory(result, cli.writable_dir(s.out) / "ch02_batching.png"))
+    report(result)
+    return result
 
-        start = time.perf_counter()
-        (images, labels), grown = peak_rss_growth(lambda: materialise(paths))
-        results["materialised"] = {
-            "peak_mib": grown / MiB,
-            "array_mib": images.nbytes / MiB,
-            "examples_per_s": n / (time.perf_counter() - start),
-        }
-        log(
-            f"materialised {len(labels):,} examples: +{grown / MiB:.1f} MiB "
-            f"(the image array alone is {images.nbytes / MiB:.1f} MiB)"
-        )
-        del images, labels
 
-        model = build_model(model_type)
-        train = batched_pipeline(paths, batch_sizes[0], drop_remainder=True).repeat()
-        first = model.evaluate(train.take(5), verbose=0)[0]
-        history = model.fit(train, steps_per_epoch=train_steps, epochs=1, verbose=0)
-        last = model.evaluate(train.take(5), verbose=0)[0]
-        results["training"] = {
-            "steps": train_steps,
-            "batch_size": batch_sizes[0],
-            "loss_before": float(first),
-            "loss_after": float(last),
-            "fit_loss": float(history.history["loss"][-1]),
-        }
-        log(
-            f"trained {train_steps} steps on batches of {batch_sizes[0]}: "
-            f"loss {first:.3f} -> {last:.3f}"
-        )
-
-    rows = [
-        (
-            "materialised",
-            n,
-            1,
-            results["materialised"]["peak_mib"],
-            results["materialised"]["examples_per_s"],
-        )
-    ]
-    rows += [
-        ("streamed", r["batch_size"], r["num_batches"], r["peak_mib"], r["examples_per_s"])
-        for r in results["streamed"]
-    ]
+def report(r: Result) -> None:
     cli.print_table(
-        rows,
-        ["input", "batch size", "batches", "peak MiB added", "examples/s"],
-        title=f"Batching: {n:,} examples ({results['source']} data)",
-    )
-    worst = max(r["peak_mib"] for r in results["streamed"])
+        [(x.batch_size, x.num_batches, x.last_batch, x.batch_mib, x.in_flight_mib, x.rss_mib,
+          x.examples_per_s) for x in r.streamed],
+        ["batch size", "batches", "last batch", "batch MiB", "in flight MiB", "RSS MiB",
+         "examples/s"],
+        title=f"Streaming {r.num_examples:,} {r.source} examples ({IN_FLIGHT} batches in flight)",
+    )  # fmt: skip
+    cli.print_table(
+        [(x.num_examples, x.streamed_rss_mib, x.materialised_rss_mib, x.array_mib)
+         for x in r.by_size],
+        ["examples", "streamed RSS MiB", "materialised RSS MiB", "array MiB"],
+        title="Memory against dataset size (RSS: growth of the process's resident memory)",
+    )  # fmt: skip
+    small, big = r.by_size[0].num_examples, r.by_size[-1].num_examples
+    first, last = r.streamed[0], r.streamed[-1]
     print(
-        f"Claim: streaming batches needed at most {worst:.1f} MiB, materialising "
-        f"{results['materialised']['peak_mib']:.1f} MiB; the model trained on batches "
-        f"(loss {first:.3f} -> {last:.3f})."
+        f"Claim: from {small:,} to {big:,} examples the materialised peak grew by "
+        f"{r.materialised_growth_mib:.1f} MiB and the streamed one by {r.streamed_growth_mib:+.1f}"
+        f" MiB; a stream holds {first.in_flight_mib:.2f} MiB at batch {first.batch_size} and "
+        f"{last.in_flight_mib:.2f} MiB at batch {last.batch_size}; training on batches took the "
+        f"loss from {r.loss_before:.3f} to {r.loss_after:.3f}: {'holds' if r.holds else 'FAILS'}."
     )
-    return results
+    print(book.reference("2.3"))
+    print(f"Wrote: {r.plot}")
 
 
-def build_parser():
-    p = cli.parser(__doc__, model=True)
-    p.set_defaults(num_examples=20_000)
-    p.add_argument(
-        "--batch-sizes",
-        type=cli.int_list,
-        default=[32, 128, 512],
-        help="comma-separated batch sizes to stream with (default: 32,128,512)",
-    )
-    p.add_argument(
-        "--num-files",
-        type=cli.positive_int,
-        default=4,
-        help="TFRecord files to write the dataset into (default: 4)",
-    )
-    p.add_argument(
-        "--drop-remainder", action="store_true", help="drop the last, smaller batch of each pass"
-    )
-    p.add_argument(
-        "--train-steps",
-        type=cli.positive_int,
-        default=50,
-        help="training steps on the streamed batches (default: 50)",
-    )
-    return p
+def draw_memory(r: Result, path):
+    """Memory against batch size: what the stream holds (exact) and the process's RSS (noisy)."""
+    sizes = [x.batch_size for x in r.streamed]
+
+    def draw(ax) -> None:
+        ax.plot(sizes, [x.in_flight_mib for x in r.streamed], "o-", label="held by the stream")
+        ax.plot(sizes, [x.rss_mib for x in r.streamed], "s--", label="process RSS growth")
+        ax.axhline(r.by_size[-1].array_mib, color="grey", ls=":", label="materialised array")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("batch size")
+        ax.set_ylabel("MiB")
+        ax.legend()
+
+    return cli.save_plot(draw, path, "Batching: memory grows with the batch, not the dataset")
 
 
 if __name__ == "__main__":
-    raise SystemExit(cli.run(main, build_parser()))
+    raise SystemExit(cli.run(main, Settings))

@@ -1,4 +1,4 @@
-"""Chapter 2, section 2.3 "Sharding pattern".
+"""Chapter 2, section 2.4 "Sharding pattern".
 
 Claim: splitting a dataset across N workers gives each worker a disjoint shard, and the shards
 together cover the dataset exactly once, so N workers can each read a part of it in parallel.
@@ -9,24 +9,27 @@ Two ways are shown side by side:
   N-th example (simple, but each worker still reads all records);
 * file sharding: the dataset is written as K TFRecord files and worker i reads only the files
   ``i, i+N, i+2N, ...``, interleaving them (what distributed training prefers: each worker reads
-  1/N of the bytes).
+  1/N of the bytes; ``tf.distribute`` calls it ``AutoShardPolicy.FILE``, see chapter 3).
 
 Run: python -m chapters.ch02_data_ingestion.sharding [--num-workers 3] [--num-files 6]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from chapters.common import cli
+from chapters.common import book, cli
 from chapters.common.data import load_fashion_mnist, read_tfrecords, write_tfrecords
+from chapters.common.errors import UsageError
+from chapters.common.settings import DataSettings, option
 from chapters.common.tf_setup import tf as import_tf
 
 
 def element_shard(split, num_workers: int, worker_index: int):
-    """Worker ``worker_index``'s shard of the in-memory split: ``(id, image, label)`` elements."""
+    """Worker ``worker_index``'s shard of the in-memory split: every N-th ``(id, image, label)``."""
     return split.to_dataset(with_ids=True).shard(num_workers, worker_index)
 
 
@@ -50,112 +53,122 @@ def check_partition(shards: Mapping[int, Sequence[int]], num_examples: int) -> t
     return disjoint, seen == set(range(num_examples))
 
 
-def main(
-    num_workers: int = 3,
-    worker_index: int | None = None,
-    num_files: int = 6,
-    dataset: str = "auto",
-    data_dir: str | None = None,
-    num_examples: int | None = 1200,
-    show: int = 6,
-    out: str = "out",
-    seed: int = 42,
-    verbose: bool = False,
-) -> dict:
-    """Shard the dataset both ways; returns each worker's example ids and the checks."""
-    if worker_index is not None and not 0 <= worker_index < num_workers:
-        raise cli.UsageError(f"--worker-index must be in 0..{num_workers - 1}, got {worker_index}")
-    if num_files < num_workers:
-        raise cli.UsageError(
-            f"--num-files ({num_files}) must be at least --num-workers "
-            f"({num_workers}), or some worker would get no file"
-        )
-    log = cli.Progress("ch02.sharding")
-    import_tf(verbose, seed)
-    split = load_fashion_mnist("train", dataset, data_dir, num_examples, seed)
-    n = len(split)
-    if n < num_workers:
-        raise cli.UsageError(f"{n} examples cannot be sharded across {num_workers} workers")
-    log(f"loaded {n:,} {split.source} examples; sharding them across {num_workers} workers")
-    workers = range(num_workers) if worker_index is None else [worker_index]
-    results: dict = {"num_examples": n, "num_workers": num_workers, "num_files": num_files}
-    with tempfile.TemporaryDirectory(prefix="sharding-", dir=cli.writable_dir(out)) as tmp:
-        paths = write_tfrecords(split, tmp, num_files)
-        by_method = {
-            "element": {w: ids_of(element_shard(split, num_workers, w)) for w in workers},
-            "file": {w: ids_of(file_shard(paths, num_workers, w)) for w in workers},
-        }
-        files_of = {w: [p.name for p in paths[w::num_workers]] for w in workers}
-    rows = []
-    for method, shards in by_method.items():
-        for w, ids in shards.items():
-            head = ", ".join(map(str, sorted(ids)[:show])) + (", ..." if len(ids) > show else "")
-            reads = (
-                "all records" if method == "element" else f"{len(files_of[w])} of {num_files} files"
+@dataclasses.dataclass(frozen=True)
+class Settings(DataSettings):
+    num_examples: int | None = option(1200, "use only the first N training examples", minimum=1)
+    num_workers: int = option(3, "how many workers share the data", minimum=1)
+    worker_index: int | None = option(
+        None, "show only this worker's shard (0-based; default: every worker)", minimum=0
+    )
+    num_files: int = option(6, "TFRecord files for file sharding", minimum=1)
+    show: int = option(6, "example ids to print per shard", minimum=0)
+
+    def check(self) -> None:
+        if self.worker_index is not None and self.worker_index >= self.num_workers:
+            raise UsageError(
+                f"--worker-index must be below --num-workers ({self.num_workers}), "
+                f"got {self.worker_index}"
             )
-            rows.append((method, w, len(ids), reads, head))
-        disjoint, covers = check_partition(shards, n)
-        results[method] = {
-            "shards": shards,
-            "disjoint": disjoint,
-            "covers": covers if worker_index is None else None,
+        if self.num_files < self.num_workers:
+            raise UsageError(
+                f"--num-files ({self.num_files}) must be at least --num-workers "
+                f"({self.num_workers}), or some worker would get no file"
+            )
+
+
+@dataclasses.dataclass
+class Sharded:
+    shards: dict[int, list[int]]  # worker -> the example ids it read
+    disjoint: bool
+    covers: bool | None  # None when only one worker's shard was read
+
+
+@dataclasses.dataclass
+class Result:
+    num_examples: int
+    source: str
+    num_workers: int
+    num_files: int
+    element: Sharded
+    file: Sharded
+    files_of: dict[int, list[str]]  # worker -> the files it read (file sharding)
+    plot: str = ""
+
+    @property
+    def holds(self) -> bool | None:
+        if self.element.covers is None:
+            return None
+        return all(m.disjoint and m.covers for m in (self.element, self.file))
+
+
+def main(s: Settings) -> Result:
+    """Shard the dataset both ways; returns each worker's example ids and the checks."""
+    log = cli.Progress("ch02.sharding")
+    import_tf(s.verbose, s.seed)
+    split = load_fashion_mnist("train", s.dataset, s.data_dir, s.num_examples, s.seed)
+    n = len(split)
+    if n < s.num_files:
+        raise UsageError(f"{n} examples cannot fill --num-files {s.num_files}")
+    log(f"loaded {n:,} {split.source} examples; sharding them across {s.num_workers} workers")
+    workers = range(s.num_workers) if s.worker_index is None else [s.worker_index]
+    with tempfile.TemporaryDirectory(prefix="sharding-", dir=cli.writable_dir(s.out)) as tmp:
+        paths = write_tfrecords(split, tmp, s.num_files)
+        by_method = {
+            "element": {w: ids_of(element_shard(split, s.num_workers, w)) for w in workers},
+            "file": {w: ids_of(file_shard(paths, s.num_workers, w)) for w in workers},
         }
-        log(
-            f"{method} sharding: disjoint={disjoint}"
-            + (f", covers all {n} exactly once={covers}" if worker_index is None else "")
-        )
-    results["files_of"] = files_of
+        files_of = {w: [p.name for p in paths[w :: s.num_workers]] for w in workers}
+    checked = {}
+    for method, shards in by_method.items():
+        disjoint, covers = check_partition(shards, n)
+        checked[method] = Sharded(shards, disjoint, covers if s.worker_index is None else None)
+        log(f"{method} sharding: {len(shards)} shard(s) read, disjoint={disjoint}")
+    result = Result(n, split.source, s.num_workers, s.num_files, **checked, files_of=files_of)
+    result.plot = str(draw_shards(result, cli.writable_dir(s.out) / "ch02_sharding.png"))
+    report(result, s.show)
+    return result
+
+
+def report(r: Result, show: int) -> None:
+    rows = []
+    for method in ("element", "file"):
+        for w, ids in getattr(r, method).shards.items():
+            head = ", ".join(map(str, sorted(ids)[:show])) + (", ..." if len(ids) > show else "")
+            files = f"{len(r.files_of[w])} of {r.num_files} files"
+            rows.append(
+                (method, w, len(ids), "all records" if method == "element" else files, head)
+            )
     cli.print_table(
         rows,
         ["method", "worker", "examples", "reads", "first example ids"],
-        title=f"Sharding {n:,} examples across {num_workers} workers",
+        title=f"Sharding {r.num_examples:,} {r.source} examples across {r.num_workers} workers",
     )
-    if worker_index is None:
-        ok = all(results[m]["disjoint"] and results[m]["covers"] for m in by_method)
+    if r.holds is not None:
         print(
-            f"Claim: shards are disjoint and together cover the {n:,} examples exactly once: "
-            f"{'yes' if ok else 'NO'} (both methods)."
+            f"Claim: the {r.num_workers} shards are disjoint and together cover the "
+            f"{r.num_examples:,} examples exactly once, with both methods: "
+            f"{'holds' if r.holds else 'FAILS'}."
         )
-    return results
+    print(book.reference("2.4"))
+    print(f"Wrote: {r.plot}")
 
 
-def build_parser():
-    p = cli.parser(__doc__)
-    p.set_defaults(num_examples=1200)
-    p.add_argument(
-        "--num-workers",
-        type=cli.positive_int,
-        default=3,
-        help="how many workers share the data (default: 3)",
-    )
-    p.add_argument(
-        "--worker-index",
-        type=cli.non_negative_int,
-        default=None,
-        help="show only this worker's shard (0-based; default: every worker)",
-    )
-    p.add_argument(
-        "--num-files",
-        type=cli.positive_int,
-        default=6,
-        help="TFRecord files for file sharding (default: 6)",
-    )
-    p.add_argument(
-        "--show",
-        type=cli.non_negative_int,
-        default=6,
-        help="example ids to print per shard (default: 6)",
-    )
-    return p
+def draw_shards(r: Result, path):
+    """One line per worker and method: the example ids that worker reads."""
+    labels = []
 
+    def draw(ax) -> None:
+        for method in ("element", "file"):
+            for w, ids in getattr(r, method).shards.items():
+                y = len(labels)
+                ax.scatter(sorted(ids), [y] * len(ids), s=9, marker="|", color=f"C{w}")
+                labels.append(f"{method}, worker {w}")
+        ax.set_yticks(range(len(labels)), labels)
+        ax.invert_yaxis()
+        ax.set_xlabel("example id")
 
-def check_flags(args) -> None:
-    if args.worker_index is not None and args.worker_index >= args.num_workers:
-        raise cli.UsageError(
-            f"--worker-index must be below --num-workers "
-            f"({args.num_workers}), got {args.worker_index}"
-        )
+    return cli.save_plot(draw, path, "Sharding: the examples each worker reads")
 
 
 if __name__ == "__main__":
-    raise SystemExit(cli.run(main, build_parser(), check=check_flags))
+    raise SystemExit(cli.run(main, Settings))

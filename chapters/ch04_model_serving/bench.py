@@ -1,27 +1,155 @@
-"""Chapter 4 benchmarks for ``make bench``: replicas, batch sizes, sharding and autoscaling.
+"""Chapter 4 benchmarks for ``make bench``: server speed, replicas, sharding and autoscaling.
 
-All in one run on this machine: req/s and p50/p99 latency for 1 vs 2 replicas at batch sizes
-1/8/32, sharded vs unsharded latency for one large request, and p99 of a fixed vs an autoscaled
-worker pool under a traffic spike. Servers bind 127.0.0.1 and are stopped at the end.
+* ``ch04.server_speed``: at batch 32, the model server's images/s over in-process ``predict``
+  of the same SavedModel signature, for each request format (V1 JSON pixel lists, V1 JSON
+  floats, V1 base64 PNGs, V2 JSON ``data``, V2 binary tensors). Rounds interleave the in-process
+  and server runs, so the machine's drift hits every path alike.
+* ``ch04.serving``: req/s and p50/p99 for 1 vs 2 replicas at batch sizes 1/8/32, and sharded vs
+  unsharded latency of one large request.
+* ``ch04.event_driven``: p99 under a spike of a fixed vs an autoscaled worker pool.
+
+Servers bind 127.0.0.1 on free ports and are stopped at the end.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import io
+import json
 import statistics
 import tempfile
+import threading
 import time
+from pathlib import Path
+
+import numpy as np
 
 from chapters.ch04_model_serving import event_driven as ed
 from chapters.ch04_model_serving.client import predict
-from chapters.ch04_model_serving.inference import to_instances
-from chapters.ch04_model_serving.loadbalancer import RoundRobinBalancer, drive, via
+from chapters.ch04_model_serving.inference import to_instances, v2_binary_body
+from chapters.ch04_model_serving.loadtest import drive
 from chapters.ch04_model_serving.replicas import ServerReplicas
-from chapters.ch04_model_serving.server import ensure_model
+from chapters.ch04_model_serving.replicated_services import RoundRobinBalancer
 from chapters.ch04_model_serving.sharded_services import sharded_predict
 from chapters.common.bench import case
 from chapters.common.data import synthetic_split
+from chapters.common.serving import served_model
+
+V1 = "/v1/models/fashion-mnist:predict"
+V2 = "/v2/models/fashion-mnist/infer"
+JSON = {"content-type": "application/json"}
+
+
+def request_formats(images: np.ndarray) -> dict[str, tuple[str, bytes, dict]]:
+    """The same images in every request format the server takes: name -> (path, body, headers)."""
+    floats = np.asarray(images, np.float32) * 0.999  # fractional pixel values: JSON floats
+    v2_data = {"name": "images", "shape": [len(images), 28, 28], "datatype": "UINT8"}
+    return {
+        "V1 JSON pixel lists": (V1, json.dumps({"instances": to_instances(images)}).encode(), JSON),
+        "V1 JSON floats": (V1, json.dumps({"instances": to_instances(floats)}).encode(), JSON),
+        "V1 base64 PNG": (V1, json.dumps({"instances": to_instances(images, True)}).encode(), JSON),
+        "V2 JSON data": (
+            V2,
+            json.dumps({"inputs": [{**v2_data, "data": images.reshape(-1).tolist()}]}).encode(),
+            JSON,
+        ),
+        "V2 binary tensor": (V2, *v2_binary_body(images)),
+    }
+
+
+def server_rate(base: str, path: str, body: bytes, headers: dict, n: int, threads: int) -> float:
+    """Images/s the server answers: ``n`` requests from ``threads`` keep-alive connections."""
+    host, port = base.removeprefix("http://").split(":")
+    batch = json_batch_size(path, body, headers)
+    failures: list[str] = []
+
+    def worker(count: int) -> None:
+        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        try:
+            for _ in range(count):
+                connection.request("POST", path, body, headers)
+                response = connection.getresponse()
+                answer = response.read()
+                if response.status != 200:
+                    failures.append(f"HTTP {response.status}: {answer[:200]!r}")
+                    return
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=worker, args=(n // threads,)) for _ in range(threads)]
+    start = time.perf_counter()
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    seconds = time.perf_counter() - start
+    if failures:
+        raise RuntimeError(f"{path}: {failures[0]}")
+    return (n // threads) * threads * batch / seconds
+
+
+def json_batch_size(path: str, body: bytes, headers: dict) -> int:
+    if "inference-header-content-length" in headers:
+        header = json.loads(body[: int(headers["inference-header-content-length"])])
+        return header["inputs"][0]["shape"][0]
+    parsed = json.loads(body)
+    return len(parsed["instances"]) if path == V1 else parsed["inputs"][0]["shape"][0]
+
+
+def in_process_rate(signature, images: np.ndarray, n: int) -> float:
+    batch = np.asarray(images, np.float32).reshape(-1, 28, 28)
+    start = time.perf_counter()
+    for _ in range(n):
+        signature(batch)
+    return n * len(batch) / (time.perf_counter() - start)
+
+
+def served_classes(base: str, path: str, body: bytes, headers: dict) -> list[int]:
+    import requests
+
+    answer = requests.post(base + path, data=body, headers=headers, timeout=60).json()
+    if path == V1:
+        return [p["class_id"] for p in answer["predictions"]]
+    return next(o["data"] for o in answer["outputs"] if o["name"] == "class_id")
+
+
+@case("ch04.server_speed")
+def server_speed(quick: bool) -> dict:
+    from chapters.common.export import load_serving_function
+
+    batch, n, rounds, threads = 32, (40 if quick else 200), (2 if quick else 5), 2
+    with tempfile.TemporaryDirectory() as tmp:
+        path = served_model(None, tmp, dataset="synthetic", train_steps=20, log=lambda _m: None)
+        images = synthetic_split("test", batch).images.reshape(-1, 28, 28)
+        signature = load_serving_function(path)
+        formats = request_formats(images)
+        expected = signature(images.astype(np.float32))["class_id"].tolist()
+        rates: dict[str, list[float]] = {"in-process predict": [], **{k: [] for k in formats}}
+        with ServerReplicas(1, str(path), max_instances=batch) as server:
+            server.wait_ready()
+            base = server.urls["replica-0"]
+            for name, (url_path, body, headers) in formats.items():  # same answers, then speed
+                if served_classes(base, url_path, body, headers) != expected:
+                    raise RuntimeError(f"{name}: the server's classes differ from in-process")
+                server_rate(base, url_path, body, headers, 4, 1)  # warm up
+            for _ in range(rounds):
+                rates["in-process predict"].append(in_process_rate(signature, images, n))
+                for name, (url_path, body, headers) in formats.items():
+                    rates[name].append(server_rate(base, url_path, body, headers, n, threads))
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    own = medians.pop("in-process predict")
+    return {
+        "config": {"batch": batch, "requests_per_round": n, "rounds": rounds, "threads": threads},
+        "figures": {
+            "in-process predict: images/s": own,
+            **{f"{name}: images/s": rate for name, rate in medians.items()},
+        },
+        "ratios": {
+            f"server / in-process predict, batch {batch}, {name}": rate / own
+            for name, rate in medians.items()
+        },
+    }
 
 
 @case("ch04.serving")
@@ -30,7 +158,8 @@ def serving(quick: bool) -> dict:
     big, shard_max, repeats = (500, 64, 2) if quick else (2000, 128, 5)
     figures, ratios = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        path = str(ensure_model(None, tmp, "synthetic", train_steps=50, log=lambda _m: None))
+        quiet = lambda _message: None  # noqa: E731
+        path = str(served_model(None, tmp, dataset="synthetic", train_steps=50, log=quiet))
         images = synthetic_split("test", big).images
         with (
             ServerReplicas(2, path, max_instances=shard_max) as replicas,
@@ -47,9 +176,8 @@ def serving(quick: bool) -> dict:
                 ]
                 runs = {}
                 for count in (1, 2):
-                    chosen = dict(list(endpoints.items())[:count])
-                    with RoundRobinBalancer(chosen) as balancer:
-                        runs[count] = drive(via(balancer, bodies), requests_per_run, concurrency)
+                    with RoundRobinBalancer(dict(list(endpoints.items())[:count])) as balancer:
+                        runs[count] = drive(balancer.sender(bodies), requests_per_run, concurrency)
                     label = f"batch {batch}, {count} replica{'s' if count > 1 else ''}"
                     figures[f"{label}: req/s"] = runs[count].rps
                     figures[f"{label}: p50 ms"] = runs[count].percentile(50)
@@ -84,38 +212,25 @@ def serving(quick: bool) -> dict:
 @case("ch04.event_driven")
 def event_driven(quick: bool) -> dict:
     duration = 4.0 if quick else 8.0
-
-    def handler(_event) -> None:  # fixed 40 ms of work per event
-        time.sleep(0.04)
-
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
         result = ed.main(
-            duration=duration,
-            base_rate=10,
-            spike_rate=80,
-            spike_start=duration / 3,
-            spike_end=2 * duration / 3,
-            min_workers=1,
-            max_workers=8,
-            fixed_workers=2,
-            tail=1.0,
-            out=tmp,
-            handler=handler,
+            ed.Settings(
+                duration=duration,
+                spike_start=duration / 3,
+                spike_end=2 * duration / 3,
+                images_per_event=0,  # a fixed 40 ms of work per event, no model
+                io_ms=40,
+                tail=1.0,
+                out=str(Path(tmp)),
+            )
         )
-    fixed, auto = result["runs"]["fixed"], result["runs"]["autoscaled"]
+    fixed, auto = result.spike_p99_ms["fixed"], result.spike_p99_ms["autoscaled"]
     return {
-        "config": {
-            "duration_s": duration,
-            "base_rate": 10,
-            "spike_rate": 80,
-            "work_ms": 40,
-            "fixed_workers": 2,
-            "max_workers": 8,
-        },
+        "config": {"duration_s": duration, "base_rate": 10, "spike_rate": 80, "work_ms": 40},
         "figures": {
-            "fixed pool p99 ms": fixed.p(99),
-            "autoscaled p99 ms": auto.p(99),
-            "autoscaled most workers": auto.max_workers_seen,
+            "fixed pool p99 in spike ms": fixed,
+            "autoscaled p99 in spike ms": auto,
+            "autoscaled most workers": result.most_workers,
         },
-        "ratios": {"p99, fixed / autoscaled": fixed.p(99) / auto.p(99)},
+        "ratios": {"p99 in spike, fixed / autoscaled": fixed / auto},
     }

@@ -1,22 +1,31 @@
-"""Chapter 4: a client for the model server (local or in a cluster).
+"""Chapter 4: a client for the model server, the router, or TF Serving (local or in a cluster).
 
-Sends images from the dataset to ``POST /v1/models/<name>:predict`` and prints each prediction
-next to the true label, then the accuracy.
+Sends test images to ``POST /v1/models/<name>:predict`` and prints each prediction next to the
+true label, then the accuracy. ``--curl`` prints instead a curl command that sends the sample
+request shipped with this chapter (sample_request.json: three test images), to paste as is.
 
 Run: python -m chapters.ch04_model_serving.client --url http://127.0.0.1:8080 [--num-examples 10]
-     [--png]    (start a server first: python -m chapters.ch04_model_serving.server)
+     [--png] [--curl]    (start a server first: python -m chapters.ch04_model_serving.server)
 """
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
 import time
+from pathlib import Path
 
 import numpy as np
 import requests
 
 from chapters.ch04_model_serving.inference import to_instances
 from chapters.common import cli
-from chapters.common.data import CLASS_NAMES, load_fashion_mnist
+from chapters.common.data import CLASS_NAMES, DATASET_CHOICES, load_fashion_mnist
+from chapters.common.errors import UsageError
+from chapters.common.settings import Settings as BaseSettings
+from chapters.common.settings import option
+
+SAMPLE_REQUEST = Path(__file__).with_name("sample_request.json")
 
 
 class ServingError(RuntimeError):
@@ -31,13 +40,12 @@ def predict(
     url: str,
     images: np.ndarray | None = None,
     *,
-    instances: list | None = None,
     png: bool = False,
     session: requests.Session | None = None,
     timeout: float = 60,
 ) -> list[dict]:
-    """POST images (uint8, N x 28 x 28 [x 1]) or ready-made instances; return predictions."""
-    body = {"instances": instances if instances is not None else to_instances(images, png)}
+    """POST images (N x 28 x 28 [x 1], pixels 0-255) to a V1 predict URL; return predictions."""
+    body = {"instances": to_instances(images, png)}
     response = (session or requests).post(url, json=body, timeout=timeout)
     if response.status_code != 200:
         try:
@@ -48,59 +56,79 @@ def predict(
     return response.json()["predictions"]
 
 
-def main(
-    url: str = "http://127.0.0.1:8080",
-    model_name: str = "fashion-mnist",
-    num_examples: int | None = 10,
-    png: bool = False,
-    dataset: str = "auto",
-    data_dir: str | None = None,
-    seed: int = 42,
-    verbose: bool = False,
-) -> dict:
-    log = cli.Progress("ch04.client")
-    test = load_fashion_mnist("test", dataset, data_dir, num_examples or 10, seed)
+def curl_command(url: str, model_name: str, body: Path = SAMPLE_REQUEST) -> str:
+    """A curl command that POSTs ``body`` (a V1 JSON request) to the predict URL."""
     endpoint = f"{url.rstrip('/')}/v1/models/{model_name}:predict"
-    log(
-        f"sending {len(test)} {test.source} test images to {endpoint}"
-        + (" as base64 PNG" if png else "")
+    return shlex.join(
+        ["curl", "-s", "-H", "content-type: application/json", "-d", f"@{body}", endpoint]
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings(BaseSettings):
+    url: str = option("http://127.0.0.1:8080", "the server's (or router's) base URL")
+    model_name: str = option("fashion-mnist", "the model's name in the URL")
+    num_examples: int = option(10, "test images to send in one request", minimum=1)
+    png: bool = option(False, 'send the images as {"b64": "<base64 PNG>"} instead of pixels')
+    curl: bool = option(False, "print a curl command for the sample request and exit")
+    print_classes: bool = option(
+        False, "end with one line, CLASSES id,id,... (the kind smoke test compares servers)"
+    )
+    dataset: str = option(
+        "auto",
+        "auto (real Fashion-MNIST via TFDS, else a synthetic stand-in), tfds or synthetic",
+        choices=DATASET_CHOICES,
+    )
+    data_dir: str | None = option(None, "where TFDS keeps (or downloads) datasets")
+    seed: int = option(42, "random seed (which synthetic images)")
+    verbose: bool = option(False, "show the libraries' own logs")
+
+    def check(self) -> None:
+        if not self.url.startswith(("http://", "https://")):
+            raise UsageError(f"--url takes an http(s):// URL, got {self.url!r}")
+
+
+@dataclasses.dataclass
+class Result:
+    predictions: list[dict]
+    accuracy: float
+    seconds: float
+
+
+def main(settings: Settings) -> Result | None:
+    if settings.curl:
+        print(curl_command(settings.url, settings.model_name))
+        return None
+    log = cli.Progress("ch04.client")
+    test = load_fashion_mnist(
+        "test", settings.dataset, settings.data_dir, settings.num_examples, settings.seed
+    )
+    endpoint = f"{settings.url.rstrip('/')}/v1/models/{settings.model_name}:predict"
+    how = " as base64 PNGs" if settings.png else ""
+    log(f"sending {len(test)} {test.source} test images to {endpoint}{how}")
     start = time.perf_counter()
     try:
-        predictions = predict(endpoint, test.images, png=png)
+        predictions = predict(endpoint, test.images, png=settings.png)
     except requests.ConnectionError:
-        raise cli.UsageError(
-            f"nothing answers at {url}: start a server first "
+        raise UsageError(
+            f"nothing answers at {settings.url}: start a server first "
             "(python -m chapters.ch04_model_serving.server)"
         ) from None
     seconds = time.perf_counter() - start
-    got = np.array([p["class_id"] for p in predictions])
     rows = [
-        (
-            i,
-            CLASS_NAMES[label],
-            p["class_name"],
-            max(p["probabilities"]),
-            "ok" if p["class_id"] == label else "WRONG",
-        )
+        (i, CLASS_NAMES[label], CLASS_NAMES[p["class_id"]], max(p["probabilities"]),
+         "ok" if p["class_id"] == label else "WRONG")  # TF Serving answers no class_name
         for i, (label, p) in enumerate(zip(test.labels, predictions, strict=True))
-    ][:20]
+    ][:20]  # fmt: skip
     cli.print_table(
         rows, ["#", "label", "prediction", "probability", ""], title=f"Predictions from {endpoint}"
     )
-    accuracy = float(np.mean(got == test.labels))
+    accuracy = float(np.mean(np.array([p["class_id"] for p in predictions]) == test.labels))
     print(f"{len(test)} images in {seconds * 1000:.0f} ms; accuracy {accuracy:.1%}")
-    return {"accuracy": accuracy, "predictions": predictions, "seconds": seconds}
-
-
-def build_parser():
-    p = cli.parser(__doc__, out=None)
-    p.set_defaults(num_examples=10)
-    p.add_argument("--url", default="http://127.0.0.1:8080", help="the server's base URL")
-    p.add_argument("--model-name", default="fashion-mnist", help="name in the URL")
-    p.add_argument("--png", action="store_true", help='send images as {"b64": PNG}')
-    return p
+    if settings.print_classes:
+        print("CLASSES " + ",".join(str(int(p["class_id"])) for p in predictions))
+    return Result(predictions, accuracy, seconds)
 
 
 if __name__ == "__main__":
-    raise SystemExit(cli.run(main, build_parser()))
+    raise SystemExit(cli.run(main, Settings))

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import requests
 
-from chapters.ch04_model_serving.server import DEFAULT_MODEL_NAME
 from chapters.common.cluster import ProcessGroup, TaskFailed, free_ports
+from chapters.common.serving import DEFAULT_MODEL_NAME
 
 SERVER = "chapters.ch04_model_serving.server"
 

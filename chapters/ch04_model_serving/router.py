@@ -1,143 +1,123 @@
-"""Chapter 4, section 4.3: the router in front of the shard servers, as run in the cluster.
+"""Chapter 4, section 4.3: the router in front of the shard servers, as it runs in the cluster.
 
-It speaks the same V1 protocol as a model server (it is a ``kserve.Model`` too), accepts requests
-up to ``--max-instances`` images, validates them the same way, splits them with
-``sharded_services.shard_plan`` over the ``--shards`` URLs, calls the shards in parallel and merges
-their answers in order. A shard's 4xx is passed on; an unreachable shard is a 503.
+A ``kserve.Model`` too, so it speaks the model server's V1 protocol: it takes requests of up to
+``--max-instances`` images, checks them as a server does, splits them with
+``sharded_services.shard_plan`` over the ``--shards`` servers, calls them in parallel and merges
+their answers in order. A shard's 4xx is passed on; an unreachable shard is a 503. It is ready
+(``GET /v1/models/fashion-mnist``) only while every shard is: it needs them all.
 
-Run: python -m chapters.ch04_model_serving.router --shards http://shard-0:8080,http://shard-1:8080
-     [--shard-max-instances 128] [--port 8080]
+Start the shards first (each is the model server), then the router:
+
+    python -m chapters.ch04_model_serving.server --port 8081 --max-instances 128
+    python -m chapters.ch04_model_serving.server --port 8082 --max-instances 128
+    python -m chapters.ch04_model_serving.router --port 8080 \\
+        --shards http://127.0.0.1:8081,http://127.0.0.1:8082
+
+Run: python -m chapters.ch04_model_serving.router --shards URL,URL [--port 8080]
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import dataclasses
+import time
 
-from chapters.ch04_model_serving import server
-from chapters.ch04_model_serving.inference import BadRequest, TooLarge, parse_instances
-from chapters.common import cli
+import kserve
+import requests
+
+from chapters.ch04_model_serving.client import ServingError
+from chapters.ch04_model_serving.replicas import is_ready
+from chapters.ch04_model_serving.server import read_images
+from chapters.ch04_model_serving.sharded_services import sharded_predict
+from chapters.common import cli, serving
+from chapters.common.errors import UsageError
+from chapters.common.settings import Settings as BaseSettings
+from chapters.common.settings import option
 
 
-def build_router_model(
-    name: str, shard_urls: list[str], max_instances: int, shard_max_instances: int
-):
-    import kserve
-    import numpy as np
-    import requests
-    from kserve.errors import InvalidInput
+class Router(kserve.Model):
+    """Splits each request over the shard servers and merges their answers in order."""
 
-    from chapters.ch04_model_serving.client import ServingError
-    from chapters.ch04_model_serving.sharded_services import sharded_predict
+    def __init__(self, name: str, shards: list[str], max_instances: int, per_shard: int):
+        super().__init__(name)
+        self.shards = [url.rstrip("/") for url in shards]
+        self.max_instances, self.per_shard = max_instances, per_shard
+        self.ready = True  # registered as ready; healthy() below asks the shards each time
+        self._checked, self._shards_ready = -1.0, False
 
-    predict_urls = [f"{u.rstrip('/')}/v1/models/{name}:predict" for u in shard_urls]
+    async def healthy(self) -> bool:
+        """Ready while every shard answers ready (checked at most once a second)."""
+        if time.monotonic() - self._checked > 1.0:
+            urls = [f"{url}/v1/models/{self.name}" for url in self.shards]
+            states = await asyncio.gather(*(asyncio.to_thread(is_ready, u, 1.0) for u in urls))
+            self._checked, self._shards_ready = time.monotonic(), all(states)
+        return self._shards_ready
 
-    class Router(kserve.Model):
-        def __init__(self):
-            super().__init__(name)
-            self.ready = True
-
-        def predict(self, payload, headers=None, response_headers=None):
-            try:
-                if isinstance(payload, bytes | bytearray):
-                    payload = server.decode_json(payload)
-                batch = parse_instances(payload, max_instances)
-            except TooLarge as err:
-                raise server.PayloadTooLarge(str(err)) from None
-            except BadRequest as err:
-                raise InvalidInput(str(err)) from None
-            pixels = np.clip(np.rint(batch * 255), 0, 255).astype(np.uint8)  # what shards expect
-            try:
-                return {"predictions": sharded_predict(predict_urls, pixels, shard_max_instances)}
-            except ServingError as err:
-                if 400 <= err.status < 500:
-                    raise InvalidInput(f"a shard refused the request: {err}") from None
-                raise ShardUnavailable(f"a shard failed: {err}") from None
-            except requests.RequestException as err:
-                raise ShardUnavailable(f"a shard is unreachable: {type(err).__name__}") from None
-
-    return Router()
+    async def predict(self, payload, headers=None, response_headers=None):
+        images = read_images(payload, self.max_instances)
+        urls = [f"{url}/v1/models/{self.name}:predict" for url in self.shards]
+        try:
+            predictions = await asyncio.to_thread(sharded_predict, urls, images, self.per_shard)
+        except ServingError as err:
+            if 400 <= err.status < 500:
+                raise kserve.errors.InvalidInput(f"a shard refused the request: {err}") from None
+            raise ShardUnavailable(f"a shard failed: {err}") from None
+        except requests.RequestException as err:
+            raise ShardUnavailable(f"a shard is unreachable: {type(err).__name__}") from None
+        return {"predictions": predictions}
 
 
 class ShardUnavailable(Exception):
     """A shard could not answer: HTTP 503 (the client may retry)."""
 
 
-def main(
-    shards: list[str],
-    port: int = 8080,
-    host: str = "0.0.0.0",
-    model_name: str = server.DEFAULT_MODEL_NAME,
-    max_instances: int = 4096,
-    shard_max_instances: int = 128,
-    max_body_bytes: int = 64 << 20,
-    out: str | None = None,
-    seed: int = 42,
-    verbose: bool = False,
-) -> None:
-    import kserve
-    from fastapi.responses import JSONResponse
-    from kserve import model_server
-
-    from chapters.common.tf_setup import quiet
-
-    quiet(verbose)
-    for name in ("kserve", "uvicorn", "uvicorn.access", "kserve.trace"):
-        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
-    logging.getLogger("kserve").addFilter(server.OneLineClientErrors())
-    server.install_limits(max_body_bytes, host)
-
-    async def unavailable(_request, exc):
-        return JSONResponse(status_code=503, content={"error": str(exc)})
-
-    model_server.app.add_exception_handler(ShardUnavailable, unavailable)
-    router = build_router_model(model_name, shards, max_instances, shard_max_instances)
-    cli.Progress(f"router:{port}")(
-        f"routing '{model_name}' on port {port} over {len(shards)} shards: {', '.join(shards)}"
+@dataclasses.dataclass(frozen=True)
+class Settings(BaseSettings):
+    shards: tuple[str, ...] | None = option(
+        None, "comma-separated base URLs of the shard servers (required)"
     )
-    kserve.ModelServer(http_port=port, enable_grpc=False, workers=1).start([router])
+    host: str = option("127.0.0.1", "address to listen on (0.0.0.0: every network, as a pod needs)")
+    port: int = option(8080, "HTTP port", minimum=1, maximum=65535)
+    model_name: str = option(serving.DEFAULT_MODEL_NAME, "the model's name in the URLs")
+    max_instances: int = option(4096, "most images the router takes per request", minimum=1)
+    shard_max_instances: int = option(128, "most images sent to one shard at once", minimum=1)
+    max_body_bytes: int = option(64 << 20, "largest request body; more is a 413", minimum=1)
+    verbose: bool = option(False, "show KServe's and uvicorn's own logs")
+
+    def check(self) -> None:
+        if not self.shards:
+            raise UsageError("--shards is required: the base URLs of the shard servers")
+        bad = [url for url in self.shards if not url.startswith(("http://", "https://"))]
+        if bad:
+            raise UsageError(f"--shards takes http(s):// URLs, got {', '.join(bad)}")
 
 
-def url_list(text: str) -> list[str]:
-    urls = [u.strip() for u in text.split(",") if u.strip()]
-    bad = [u for u in urls if not u.startswith(("http://", "https://"))]
-    if not urls or bad:
-        raise cli.argparse.ArgumentTypeError(
-            f"expected comma-separated http(s):// URLs, got {', '.join(bad) or repr(text)}"
-        )
-    return urls
+def main(settings: Settings) -> None:
+    """Route until stopped (Ctrl-C or SIGTERM)."""
+    log = cli.Progress(f"router:{settings.port}")
+    router = Router(
+        settings.model_name,
+        list(settings.shards or ()),
+        settings.max_instances,
+        settings.shard_max_instances,
+    )
 
+    def ready(base: str) -> None:
+        log(f"routing {settings.model_name!r} over {len(router.shards)} shards: {router.shards}")
+        log(f"listening: {base}/v1/models/{settings.model_name} (ready while every shard is)")
+        log("book section 4.3: the sharded services pattern's front door")
 
-def build_parser():
-    p = cli.parser(__doc__, data=False, out=None)
-    p.add_argument(
-        "--shards",
-        type=url_list,
-        required=True,
-        help="comma-separated base URLs of the shard servers",
+    serving.serve(
+        [router],
+        settings.host,
+        settings.port,
+        max_body_bytes=settings.max_body_bytes,
+        verbose=settings.verbose,
+        errors={ShardUnavailable: 503},
+        on_ready=ready,
     )
-    p.add_argument("--port", type=cli.positive_int, default=8080, help="(default: 8080)")
-    p.add_argument("--host", default="0.0.0.0", help="address to bind (default: all)")
-    p.add_argument("--model-name", default=server.DEFAULT_MODEL_NAME, help="name in the URL")
-    p.add_argument(
-        "--max-instances",
-        type=cli.positive_int,
-        default=4096,
-        help="most images the router takes per request (default: 4096)",
-    )
-    p.add_argument(
-        "--shard-max-instances",
-        type=cli.positive_int,
-        default=128,
-        help="most images sent to one shard per request (default: 128)",
-    )
-    p.add_argument(
-        "--max-body-bytes",
-        type=cli.positive_int,
-        default=64 << 20,
-        help="largest request body (default: 64 MiB)",
-    )
-    return p
+    log("stopped")
 
 
 if __name__ == "__main__":
-    raise SystemExit(cli.run(main, build_parser()))
+    raise SystemExit(cli.run(main, Settings))

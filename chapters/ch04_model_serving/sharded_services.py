@@ -15,17 +15,20 @@ Run: python -m chapters.ch04_model_serving.sharded_services [--num-shards 3]
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import requests
 
 from chapters.ch04_model_serving.client import ServingError, predict
 from chapters.ch04_model_serving.replicas import ServerReplicas
-from chapters.ch04_model_serving.server import add_model_dir_flag, ensure_model
-from chapters.common import cli
+from chapters.common import cli, serving
 from chapters.common.data import load_fashion_mnist
+from chapters.common.errors import UsageError
+from chapters.common.settings import option
 
 
 def shard_plan(num_items: int, num_shards: int, max_per_request: int) -> list[tuple[int, int, int]]:
@@ -35,7 +38,7 @@ def shard_plan(num_items: int, num_shards: int, max_per_request: int) -> list[tu
     ``max_per_request``, contiguous, in order, and covering every item exactly once.
     """
     if num_items < 0 or num_shards < 1 or max_per_request < 1:
-        raise cli.UsageError("need num_items >= 0, num_shards >= 1 and max_per_request >= 1")
+        raise UsageError("need num_items >= 0, num_shards >= 1 and max_per_request >= 1")
     pieces = max(min(num_shards, num_items), -(-num_items // max_per_request))
     bounds = np.linspace(0, num_items, pieces + 1).round().astype(int) if num_items else [0]
     return [
@@ -60,34 +63,52 @@ def sharded_predict(urls: list[str], images: np.ndarray, max_per_request: int) -
     return merged  # type: ignore[return-value]
 
 
-def main(
-    num_shards: int = 3,
-    request_size: int = 1000,
-    max_instances: int = 128,
-    model_dir: str | None = None,
-    dataset: str = "auto",
-    data_dir: str | None = None,
-    num_examples: int | None = None,
-    out: str = "out/ch04",
-    seed: int = 42,
-    verbose: bool = False,
-) -> dict:
+@dataclasses.dataclass(frozen=True)
+class Settings(serving.ModelSettings):
+    num_shards: int = option(3, "shard servers the request is split over", minimum=1)
+    request_size: int = option(1000, "images in the one big request", minimum=1)
+    max_instances: int = option(128, "most images one shard takes per request", minimum=1)
+
+
+@dataclasses.dataclass
+class Result:
+    model: Path  # the SavedModel every server served
+    plan: list[tuple[int, int, int]]  # (shard, start, stop) pieces
+    refused_status: int | None  # what one shard alone answered to the whole request (413)
+    sharded: list[dict]  # the merged answers
+    whole: list[dict]  # one big server's answers to the same request
+    same_classes: bool
+    max_probability_diff: float
+    accuracy: float
+    sharded_ms: float
+    whole_ms: float
+
+    @property
+    def equal(self) -> bool:
+        """The claim: the merged answer is the unsharded one."""
+        return self.same_classes and self.max_probability_diff < 1e-4
+
+
+def main(settings: Settings) -> Result:
     log = cli.Progress("ch04.sharded")
-    path = ensure_model(model_dir, out, dataset, data_dir, seed=seed, log=log)
-    test = load_fashion_mnist("test", dataset, data_dir, request_size, seed)
-    images = test.images[:request_size]
-    log(f"a request of {len(images)} images; each shard takes at most {max_instances}")
+    path = settings.model(log)
+    size, most = settings.request_size, settings.max_instances
+    test = load_fashion_mnist("test", settings.dataset, settings.data_dir, size, settings.seed)
+    images = test.images[:size]
+    log(f"a request of {len(images)} images; each shard takes at most {most}")
     with (
         ServerReplicas(
-            num_shards, str(path), prefix="shard", max_instances=max_instances, echo=verbose
+            settings.num_shards, str(path), prefix="shard", max_instances=most,
+            echo=settings.verbose,
         ) as shards,
         ServerReplicas(
-            1, str(path), prefix="big", max_instances=max(len(images), 1), echo=verbose
+            1, str(path), prefix="big", max_instances=len(images), echo=settings.verbose
         ) as big,
-    ):
+    ):  # fmt: skip
+        log(f"starting {settings.num_shards} shard servers and one big server")
         shards.wait_ready()
         big.wait_ready()
-        urls = [shards.predict_url(n) for n in shards.names]
+        urls = [shards.predict_url(name) for name in shards.names]
         try:
             predict(urls[0], images)
             refused = None
@@ -95,66 +116,59 @@ def main(
             refused = err.status
             log(f"one shard alone refuses the whole request: {err}")
         start = time.perf_counter()
-        sharded = sharded_predict(urls, images, max_instances)
+        sharded = sharded_predict(urls, images, most)
         sharded_ms = (time.perf_counter() - start) * 1000
+        log(f"split over {settings.num_shards} shards and merged in {sharded_ms:.0f} ms")
         start = time.perf_counter()
         whole = predict(big.predict_url("big-0"), images)
         whole_ms = (time.perf_counter() - start) * 1000
-    plan = shard_plan(len(images), num_shards, max_instances)
-    same_classes = [p["class_id"] for p in sharded] == [p["class_id"] for p in whole]
-    max_diff = float(
-        np.max(
-            np.abs(
-                np.array([p["probabilities"] for p in sharded])
-                - np.array([p["probabilities"] for p in whole])
+    classes = np.array([p["class_id"] for p in sharded])
+    result = Result(
+        model=path,
+        plan=shard_plan(len(images), settings.num_shards, most),
+        refused_status=refused,
+        sharded=sharded,
+        whole=whole,
+        same_classes=classes.tolist() == [p["class_id"] for p in whole],
+        max_probability_diff=float(
+            np.max(
+                np.abs(
+                    np.array([p["probabilities"] for p in sharded])
+                    - np.array([p["probabilities"] for p in whole])
+                )
             )
-        )
+        ),
+        accuracy=float(np.mean(classes == test.labels)),
+        sharded_ms=sharded_ms,
+        whole_ms=whole_ms,
     )
-    accuracy = float(np.mean(np.array([p["class_id"] for p in sharded]) == test.labels))
+    report(settings, result)
+    return result
+
+
+def report(settings: Settings, result: Result) -> None:
     per_shard = {
-        f"shard-{s}": sum(b - a for sh, a, b in plan if sh == s) for s in range(num_shards)
+        f"shard-{s}": sum(b - a for shard, a, b in result.plan if shard == s)
+        for s in range(settings.num_shards)
     }
     cli.print_table(
-        [("sharded", num_shards, len(plan), sharded_ms), ("one big server", 1, 1, whole_ms)],
+        [
+            ("sharded", settings.num_shards, len(result.plan), result.sharded_ms),
+            ("one big server", 1, 1, result.whole_ms),
+        ],
         ["how", "servers", "requests", "latency ms"],
-        title=f"Sharded services: {len(images)} images",
+        title=f"Sharded services: {settings.request_size} images",
     )
-    print(f"pieces per shard (images): {per_shard}")
+    print(f"images per shard: {per_shard}; one shard alone answered HTTP {result.refused_status}")
     print(
         f"Claim: the merged sharded answer equals the unsharded one: "
-        f"{'yes' if same_classes and max_diff < 1e-4 else 'NO'} (same classes: {same_classes}, "
-        f"largest probability difference {max_diff:.1e}); accuracy {accuracy:.1%}."
+        f"{'yes' if result.equal else 'NO'} (same classes: {result.same_classes}, largest "
+        f"probability difference {result.max_probability_diff:.1e}); accuracy "
+        f"{result.accuracy:.1%}."
     )
-    return {
-        "sharded": sharded,
-        "whole": whole,
-        "refused_status": refused,
-        "plan": plan,
-        "same_classes": same_classes,
-        "max_probability_diff": max_diff,
-        "sharded_ms": sharded_ms,
-        "whole_ms": whole_ms,
-    }
-
-
-def build_parser():
-    p = cli.parser(__doc__, out="out/ch04")
-    p.add_argument("--num-shards", type=cli.positive_int, default=3, help="(default: 3)")
-    p.add_argument(
-        "--request-size",
-        type=cli.positive_int,
-        default=1000,
-        help="images in the big request (default: 1000)",
-    )
-    p.add_argument(
-        "--max-instances",
-        type=cli.positive_int,
-        default=128,
-        help="most images one shard takes per request (default: 128)",
-    )
-    add_model_dir_flag(p)
-    return p
+    print("Book section 4.3, sharded services pattern.")
+    print(f"Model served: {result.model} (nothing else written)")
 
 
 if __name__ == "__main__":
-    raise SystemExit(cli.run(main, build_parser()))
+    raise SystemExit(cli.run(main, Settings))

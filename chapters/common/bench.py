@@ -6,10 +6,13 @@ side in one run. The harness prints one table and writes JSON (results plus mach
 to ``bench-results/``.
 
 Run: python -m chapters.common.bench [--only ch02] [--quick] [--out bench-results]
+
+A line is printed as each case starts and finishes; cases print their own progress in between.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib
 import importlib.util
@@ -20,7 +23,8 @@ import platform
 import time
 from collections.abc import Callable
 
-from chapters.common import cli
+from chapters.common import cli, settings
+from chapters.common.errors import UsageError
 
 Case = Callable[[bool], dict]
 CASES: dict[str, Case] = {}
@@ -57,61 +61,54 @@ def machine() -> dict:
     }
 
 
-def main(
-    only: list[str] | None = None,
-    quick: bool = False,
-    out: str = "bench-results",
-    verbose: bool = False,
-) -> dict:
+@dataclasses.dataclass(frozen=True)
+class Settings(settings.Settings):
+    only: tuple[str, ...] | None = settings.option(
+        None, "comma-separated case-name prefixes, e.g. ch02,ch03 (default: every case)"
+    )
+    quick: bool = settings.option(False, "smaller sizes (for a smoke run)")
+    out: str = settings.option("bench-results", "directory for the JSON results")
+    verbose: bool = settings.option(False, "show the libraries' own logs")
+
+
+def main(s: Settings) -> dict:
+    """Run the selected cases one after the other; returns the report written as JSON."""
     from chapters.common.tf_setup import tf as import_tf
 
-    import_tf(verbose)
+    import_tf(s.verbose)
     discover()
     # Under ``python -m`` this file is ``__main__``; the chapters registered with the importable
     # module of the same name, so read the registry from there.
     cases = importlib.import_module("chapters.common.bench").CASES
     selected = {
-        n: fn for n, fn in cases.items() if not only or any(n.startswith(prefix) for prefix in only)
+        n: fn for n, fn in cases.items() if not s.only or any(n.startswith(p) for p in s.only)
     }
     if not selected:
-        raise cli.UsageError(f"no bench case matches {only}; known: {', '.join(sorted(cases))}")
+        raise UsageError(
+            f"no bench case matches {','.join(s.only or ())}; known: {', '.join(sorted(cases))}"
+        )
     log = cli.Progress("bench")
-    report = {"machine": machine(), "quick": quick, "cases": {}}
+    report = {"machine": machine(), "quick": s.quick, "cases": {}}
     rows = []
-    for name, fn in sorted(selected.items()):
-        log(f"running {name}{' (quick)' if quick else ''}")
+    for number, (name, fn) in enumerate(sorted(selected.items()), 1):
+        log(f"case {number}/{len(selected)} {name}{' (quick)' if s.quick else ''}: started")
         start = time.perf_counter()
-        result = fn(quick)
+        result = fn(s.quick)
         result["seconds"] = time.perf_counter() - start
+        log(f"case {number}/{len(selected)} {name}: finished in {result['seconds']:.1f}s")
         report["cases"][name] = result
         for key, value in result.get("figures", {}).items():
             rows.append((name, key, value))
         for key, value in result.get("ratios", {}).items():
             rows.append((name, f"ratio: {key}", f"{value:.2f}x"))
     cli.print_table(rows, ["case", "figure", "value"], title="Benchmarks (one run, side by side)")
-    out_dir = cli.writable_dir(out)
+    out_dir = cli.writable_dir(s.out)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     for path in (out_dir / f"bench-{stamp}.json", out_dir / "latest.json"):
         path.write_text(json.dumps(report, indent=2))
-    print(f"\nwrote {out_dir / 'latest.json'} and {out_dir / f'bench-{stamp}.json'}")
+    print(f"\nWrote: {out_dir / 'latest.json'} and {out_dir / f'bench-{stamp}.json'}")
     return report
 
 
-def build_parser():
-    p = cli.parser(__doc__, data=False, out="bench-results")
-    p.add_argument(
-        "--only",
-        type=lambda s: [x for x in s.split(",") if x],
-        default=None,
-        help="comma-separated case-name prefixes, e.g. ch02,ch03.mwms",
-    )
-    p.add_argument("--quick", action="store_true", help="smaller sizes (for a smoke run)")
-    return p
-
-
-def _main(only=None, quick=False, out="bench-results", verbose=False, seed=42):
-    main(only, quick, out, verbose)
-
-
 if __name__ == "__main__":
-    raise SystemExit(cli.run(_main, build_parser()))
+    raise SystemExit(cli.run(main, Settings))

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from chapters.common import report, tf_setup
 from chapters.common.errors import UsageError  # noqa: F401  (re-exported: cli.UsageError)
 
 # ---------------------------------------------------------------------------- argument types
@@ -174,21 +175,27 @@ def run(
             writable_dir(out)
     except UsageError as err:
         parse.error(str(err))
+    tf_setup.quiet(verbose)  # library logs only with --verbose (inherited by child processes)
+    code = _call(call, parse.prog, verbose)
+    report.write_summary(code)
+    return code
+
+
+def _call(call: Callable[[], Any], prog: str, verbose: bool) -> int:
     try:
         call()
     except UsageError as err:
-        print(f"{parse.prog}: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"{parse.prog}: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except Exception as err:  # noqa: BLE001 - the last line of defence for readers
         if verbose:
             traceback.print_exc()
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
         print(
-            f"{parse.prog}: error: {type(err).__name__}: {first} "
-            "(run with --verbose for the traceback)",
+            f"{prog}: error: {type(err).__name__}: {first} (run with --verbose for the traceback)",
             file=sys.stderr,
         )
         return 1
@@ -275,7 +282,7 @@ def save_plot(draw: Callable[[Any], None], path: str | os.PathLike, title: str =
         fig.savefig(path, dpi=100)
     finally:
         plt.close(fig)
-    return path
+    return report.picture(path)
 
 
 def to_argv(**flags: Any) -> list[str]:

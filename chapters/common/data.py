@@ -8,7 +8,8 @@
   shifted, re-scaled and noised, so a CNN has something real to learn (it is not noise).
 * ``auto`` (the default): ``tfds`` when the data is on disk or the download host answers, else
   ONE warning line and ``synthetic``. Offline machines (CI, a train, a locked-down lab) still run
-  every example.
+  every example. The line is shown once per command: once shown, ``DMLP_DATASET_WARNED=1`` is set,
+  and the processes a launcher starts inherit it.
 
 The module also holds the TFRecord helpers chapters use to put a dataset on disk as K files.
 """
@@ -19,6 +20,7 @@ import dataclasses
 import os
 import socket
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,6 +46,7 @@ CLASS_NAMES = (
 )
 # TFDS downloads Fashion-MNIST from here; a quick TCP probe avoids minutes of retries offline.
 DOWNLOAD_HOST = ("fashion-mnist.s3-website.eu-central-1.amazonaws.com", 80)
+WARNED_ENV = "DMLP_DATASET_WARNED"
 
 
 @dataclasses.dataclass
@@ -96,15 +99,29 @@ def load_fashion_mnist(
     except DatasetUnavailable as err:
         if dataset == "tfds":
             raise UsageError(f"--dataset tfds: {err}") from None
-        (warn or _warn)(
-            f"WARNING: real Fashion-MNIST unavailable ({err}); using the synthetic "
-            "stand-in of the same shape (pass --dataset synthetic to silence this)"
-        )
+        if os.environ.get(WARNED_ENV) != "1":
+            (warn or _warn)(
+                f"WARNING: real Fashion-MNIST unavailable ({err}); using the synthetic "
+                "stand-in of the same shape (pass --dataset synthetic to silence this)"
+            )
+            os.environ[WARNED_ENV] = "1"  # once per command, child processes included
         return synthetic_split(split, num_examples, seed)
 
 
 def _warn(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+class _PrivateTempdir:
+    """TFDS leaves an empty ``tmp*tfds`` folder in the temp folder per builder: keep it in ours."""
+
+    def __enter__(self):
+        self.saved, self.folder = tempfile.tempdir, tempfile.TemporaryDirectory(prefix="dmlp-")
+        tempfile.tempdir = self.folder.name
+
+    def __exit__(self, *exc) -> None:
+        tempfile.tempdir = self.saved
+        self.folder.cleanup()
 
 
 def _load_tfds(split: str, data_dir: str | None, num_examples: int | None) -> Split:
@@ -113,15 +130,18 @@ def _load_tfds(split: str, data_dir: str | None, num_examples: int | None) -> Sp
     except ImportError as err:  # pragma: no cover - a dependency of the project
         raise DatasetUnavailable(f"tensorflow-datasets cannot be imported: {err}") from None
     try:
-        builder = tfds.builder("fashion_mnist", data_dir=data_dir)
-        prepared = builder.is_prepared()
+        with _PrivateTempdir():
+            prepared = tfds.builder("fashion_mnist", data_dir=data_dir).is_prepared()
     except Exception as err:  # noqa: BLE001 - TFDS raises many kinds
         raise DatasetUnavailable(f"TFDS: {type(err).__name__}: {err}") from None
     if not prepared and not _host_reachable(*DOWNLOAD_HOST):
         raise DatasetUnavailable(f"no local copy and {DOWNLOAD_HOST[0]} is unreachable")
     tfds_split = split if num_examples is None else f"{split}[:{num_examples}]"
     try:
-        data = tfds.load("fashion_mnist", split=tfds_split, data_dir=data_dir, as_supervised=True)
+        with _PrivateTempdir():
+            data = tfds.load(
+                "fashion_mnist", split=tfds_split, data_dir=data_dir, as_supervised=True
+            )
         # Batches, not batch_size=-1: the latter aborts the process under tfds.testing.mock_data.
         batches = list(tfds.as_numpy(data.batch(8192)))
         images = np.concatenate([b[0] for b in batches]) if batches else np.empty((0, 28, 28, 1))

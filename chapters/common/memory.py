@@ -13,6 +13,8 @@ from typing import Any
 
 import psutil
 
+MiB = 1 << 20
+
 
 def peak_rss_growth(work: Callable[[], Any], interval: float = 0.002) -> tuple[Any, int]:
     """Run ``work()``; return ``(its result, peak RSS growth in bytes during it)``."""

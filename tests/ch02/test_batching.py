@@ -1,4 +1,4 @@
-"""ch02 batching: batch counts, streaming memory below materialised, training on batches."""
+"""ch02 batching: batch counts, memory flat in the dataset's size, held batches grow with B."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import pytest
 
 from chapters.ch02_data_ingestion import batching
 from chapters.common.data import synthetic_split, write_tfrecords
+from chapters.common.memory import MiB
+
+EXAMPLE_BYTES = 28 * 28 * 4 + 8  # a float32 image and an int64 label
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +26,9 @@ def records(tmp_path_factory):
     ],
 )
 def test_batch_counts_and_remainder(records, batch_size, drop, expected):
-    num_batches, sizes = batching.stream(records, batch_size, drop)
-    assert sizes == expected and num_batches == len(expected)
+    sizes, largest = batching.stream(records, batch_size, drop)
+    assert sizes == expected
+    assert largest == max(expected) * EXAMPLE_BYTES
 
 
 def test_batches_have_model_shapes_and_normalised_values(records):
@@ -39,15 +43,44 @@ def test_materialise_holds_everything(records):
     assert images.shape == (1000, 28, 28, 1) and labels.shape == (1000,)
 
 
-def test_main_streaming_needs_less_memory_than_materialising(out_dir):
-    result = batching.main(
-        dataset="synthetic", num_examples=12_000, batch_sizes=[32, 256], train_steps=30, out=out_dir
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    settings = batching.Settings(
+        dataset="synthetic",
+        num_examples=12_000,
+        batch_sizes=(32, 512),
+        repeats=2,
+        train_steps=30,
+        out=str(tmp_path_factory.mktemp("batching")),
     )
-    materialised = result["materialised"]
-    # 12,000 float32 images are ~36 MiB; streaming holds a few batches at a time.
-    assert materialised["array_mib"] > 30
-    for row in result["streamed"]:
-        assert row["examples_seen"] == 12_000
-        assert row["peak_mib"] < materialised["peak_mib"]
-    assert result["streamed"][0]["num_batches"] == 375
-    assert result["training"]["loss_after"] < result["training"]["loss_before"]
+    return batching.main(settings)
+
+
+def test_streaming_memory_does_not_grow_with_the_dataset(result):
+    """The claim: doubling the data doubles the materialised peak, not the streamed one."""
+    half, full = result.by_size
+    assert (half.num_examples, full.num_examples) == (6_000, 12_000)
+    # 6,000 more float32 images are ~18 MiB: the materialised peak grows by about that much ...
+    assert full.array_mib - half.array_mib > 17
+    assert result.materialised_growth_mib > 0.8 * (full.array_mib - half.array_mib)
+    # ... while the streamed peak stays where it was (RSS noise is a few MiB at most).
+    assert abs(result.streamed_growth_mib) < 0.25 * result.materialised_growth_mib
+    assert full.streamed_rss_mib < half.materialised_rss_mib
+    assert result.holds
+
+
+def test_what_a_stream_holds_grows_with_the_batch_size(result):
+    small, big = result.streamed
+    assert small.in_flight_mib == pytest.approx(batching.IN_FLIGHT * 32 * EXAMPLE_BYTES / MiB)
+    assert big.in_flight_mib == pytest.approx(batching.IN_FLIGHT * 512 * EXAMPLE_BYTES / MiB)
+    assert (small.num_batches, small.last_batch) == (375, 32)
+    assert all(row.examples == 12_000 for row in result.streamed)
+
+
+def test_the_model_trains_on_streamed_batches(result):
+    assert result.loss_after < result.loss_before
+
+
+def test_memory_plot_is_written(result):
+    with open(result.plot, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"

@@ -8,83 +8,87 @@ from pathlib import Path
 import pytest
 
 from chapters.ch02_data_ingestion import caching
+from chapters.common.errors import UsageError
 from tests.conftest import run_module
+
+TINY = {"preprocess_cost": 2, "dataset": "synthetic"}
 
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("caching")
-    return caching.main(
-        num_epochs=3, preprocess_cost=2, dataset="synthetic", num_examples=200, out=str(out)
-    )
+    out = str(tmp_path_factory.mktemp("caching"))
+    return caching.main(caching.Settings(num_epochs=3, num_examples=200, out=out, **TINY))
+
+
+def preprocessed(result, mode):
+    return [e.preprocessed for e in result.modes[mode]]
 
 
 def test_uncached_pipelines_preprocess_every_epoch(result):
     for mode in ("none", "raw-cache"):  # caching raw data does not save the expensive step
-        assert [e["preprocessed"] for e in result["modes"][mode]] == [200, 200, 200]
+        assert preprocessed(result, mode) == [200, 200, 200]
 
 
 def test_cached_pipelines_preprocess_once(result):
+    """The claim's cause: after epoch 1 a cached pipeline does no preprocessing at all."""
     for mode in ("memory", "disk"):
-        assert [e["preprocessed"] for e in result["modes"][mode]] == [200, 0, 0]
+        assert preprocessed(result, mode) == [200, 0, 0]
 
 
-def test_cached_values_equal_uncached(result):
-    assert result["values_identical"]
-    digests = {e["digest"] for epochs in result["modes"].values() for e in epochs}
-    assert len(digests) == 1
+def test_every_pipeline_and_epoch_gives_identical_values(result):
+    assert result.distinct_digests == 1
+    assert len(result.modes) == 4 and all(len(e) == 3 for e in result.modes.values())
+
+
+def test_different_values_give_a_different_digest(tmp_path):
+    """The digest is not blind: other preprocessing gives another one."""
+    settings = caching.Settings(
+        num_epochs=2, num_examples=200, modes=("none",), out=str(tmp_path), **TINY
+    )
+    same, other = (caching.main(settings.replace(preprocess_cost=c)) for c in (2, 3))
+    assert same.modes["none"][0].digest == same.modes["none"][1].digest
+    assert other.modes["none"][0].digest != same.modes["none"][0].digest
 
 
 def test_disk_cache_survives_a_new_process(tmp_path):
     cache_dir = tmp_path / "cache"
-    args = [
-        "--dataset",
-        "synthetic",
-        "--num-examples",
-        "150",
-        "--preprocess-cost",
-        "2",
-        "--num-epochs",
-        "1",
-        "--modes",
-        "disk",
-        "--cache-dir",
-        str(cache_dir),
-    ]
+    args = ["--dataset", "synthetic", "--num-examples", "150", "--preprocess-cost", "2",
+            "--num-epochs", "2", "--modes", "disk", "--cache-dir", str(cache_dir)]  # fmt: skip
     first = run_module("chapters.ch02_data_ingestion.caching", *args, "--out", str(tmp_path / "a"))
     assert first.returncode == 0, first.stderr
-    first_json = json.loads(Path(tmp_path / "a" / "ch02_caching.json").read_text())
-    assert not first_json["disk_cache_reused"]
-    assert first_json["modes"]["disk"][0]["preprocessed"] == 150
+    saved = json.loads(Path(tmp_path / "a" / "ch02_caching.json").read_text())
+    assert not saved["disk_cache_reused"]
+    assert [e["preprocessed"] for e in saved["modes"]["disk"]] == [150, 0]
 
     second = caching.main(
-        num_epochs=2,
-        preprocess_cost=2,
-        modes=["disk"],
-        cache_dir=str(cache_dir),
-        dataset="synthetic",
-        num_examples=150,
-        out=str(tmp_path / "b"),
-    )
-    assert second["disk_cache_reused"]
-    assert [e["preprocessed"] for e in second["modes"]["disk"]] == [0, 0]
-    assert second["modes"]["disk"][0]["digest"] == first_json["modes"]["disk"][0]["digest"]
+        caching.Settings(num_epochs=2, num_examples=150, modes=("disk",), cache_dir=str(cache_dir),
+                         out=str(tmp_path / "b"), **TINY)
+    )  # fmt: skip
+    assert second.disk_cache_reused
+    assert preprocessed(second, "disk") == [0, 0]
+    assert second.modes["disk"][0].digest == saved["modes"]["disk"][0]["digest"]
 
 
 def test_a_different_configuration_does_not_reuse_a_stale_cache(tmp_path):
-    kwargs = {
-        "num_epochs": 1,
-        "modes": ["disk"],
-        "cache_dir": str(tmp_path / "c"),
-        "dataset": "synthetic",
-        "num_examples": 50,
-        "out": str(tmp_path),
-    }
-    caching.main(preprocess_cost=1, **kwargs)
-    other = caching.main(preprocess_cost=3, **kwargs)
-    assert not other["disk_cache_reused"]
-    assert other["modes"]["disk"][0]["preprocessed"] == 50
+    settings = caching.Settings(
+        num_epochs=2,
+        modes=("disk",),
+        cache_dir=str(tmp_path / "c"),
+        dataset="synthetic",
+        num_examples=50,
+        out=str(tmp_path),
+    )
+    caching.main(settings.replace(preprocess_cost=1))
+    other = caching.main(settings.replace(preprocess_cost=3))
+    assert not other.disk_cache_reused
+    assert preprocessed(other, "disk") == [50, 0]
+
+
+@pytest.mark.parametrize("modes", [("memory", "ram"), ("disk", "disk")])
+def test_bad_modes_are_clear_errors(modes):
+    with pytest.raises(UsageError, match="--modes must name distinct pipelines"):
+        caching.Settings(modes=modes)
 
 
 def test_epoch_plot_is_written(result):
-    assert Path(result["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert Path(result.plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chapters.ch02_data_ingestion import sharding
-from chapters.common.cli import UsageError
 from chapters.common.data import synthetic_split, write_tfrecords
+from chapters.common.errors import UsageError
 
 
 @pytest.mark.parametrize("n, workers, files", [(100, 3, 3), (101, 4, 7), (10, 10, 10), (57, 2, 5)])
@@ -38,34 +38,40 @@ def test_file_sharding_reads_only_its_own_files(tmp_path):
 
 
 def test_main_reports_disjoint_covering_shards(out_dir):
-    result = sharding.main(
-        num_workers=3, num_files=6, dataset="synthetic", num_examples=300, out=out_dir
-    )
-    for method in ("element", "file"):
-        assert result[method]["disjoint"] and result[method]["covers"]
-        assert sorted(len(ids) for ids in result[method]["shards"].values()) == [100, 100, 100]
+    settings = sharding.Settings(num_workers=3, num_files=6, dataset="synthetic", num_examples=300)
+    result = sharding.main(settings.replace(out=out_dir))
+    assert result.holds is True
+    for method in (result.element, result.file):
+        assert method.disjoint and method.covers
+        assert sorted(len(ids) for ids in method.shards.values()) == [100, 100, 100]
+    assert result.files_of[1] == ["fashion_mnist-00001-of-00006.tfrecord",
+                                  "fashion_mnist-00004-of-00006.tfrecord"]  # fmt: skip
 
 
 def test_main_single_worker_view(out_dir):
-    result = sharding.main(
-        num_workers=4,
-        worker_index=2,
-        num_files=4,
-        dataset="synthetic",
-        num_examples=40,
-        out=out_dir,
+    settings = sharding.Settings(
+        num_workers=4, worker_index=2, num_files=4, dataset="synthetic", num_examples=40
     )
-    assert list(result["file"]["shards"]) == [2]
-    assert sorted(result["file"]["shards"][2]) == list(range(20, 30))
+    result = sharding.main(settings.replace(out=out_dir))
+    assert list(result.file.shards) == [2] and result.holds is None
+    assert sorted(result.file.shards[2]) == list(range(20, 30))
+    assert sorted(result.element.shards[2]) == list(range(2, 40, 4))
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"num_workers": 2, "worker_index": 2}, "--worker-index must be in 0..1"),
+        ({"num_workers": 2, "worker_index": 2}, "--worker-index must be below --num-workers"),
         ({"num_workers": 4, "num_files": 3}, "--num-files"),
+        ({"worker_index": -1}, "--worker-index must be at least 0"),
     ],
 )
-def test_main_rejects_bad_shard_settings(out_dir, kwargs, message):
+def test_settings_reject_bad_shard_settings(kwargs, message):
     with pytest.raises(UsageError, match=message):
-        sharding.main(dataset="synthetic", num_examples=20, out=out_dir, **kwargs)
+        sharding.Settings(**kwargs)
+
+
+def test_too_few_examples_for_the_files_is_a_clear_error(out_dir):
+    settings = sharding.Settings(num_files=6, dataset="synthetic", num_examples=4, out=out_dir)
+    with pytest.raises(UsageError, match="4 examples cannot fill --num-files 6"):
+        sharding.main(settings)

@@ -1,4 +1,4 @@
-"""A small trained SavedModel shared by the chapter 4 tests (trained once per session)."""
+"""A small trained SavedModel shared by the chapter 4 tests (trained and exported once)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory) -> str:
-    from chapters.ch04_model_serving.server import ensure_model
+    from chapters.common.serving import served_model
 
     out = tmp_path_factory.mktemp("ch04-model")
-    return str(ensure_model(None, str(out), "synthetic", train_steps=150, log=lambda _m: None))
+    return str(served_model(None, str(out), dataset="synthetic", train_steps=150, log=print))

@@ -8,19 +8,22 @@ from pathlib import Path
 import pytest
 
 from chapters.common import bench
-from chapters.common.cli import UsageError
+from chapters.common.errors import UsageError
 
 
 def test_bench_runs_registered_case_and_writes_json(tmp_path, capsys):
-    report = bench.main(only=["ch02.caching"], quick=True, out=str(tmp_path))
+    report = bench.main(bench.Settings(only=("ch02.caching",), quick=True, out=str(tmp_path)))
     case = report["cases"]["ch02.caching"]
     assert set(case) >= {"config", "figures", "ratios", "seconds"}
     assert "epoch-2 time, no cache / memory cache" in case["ratios"]
     saved = json.loads(Path(tmp_path, "latest.json").read_text())
     assert saved["machine"]["cpu_count"] >= 1 and "ch02.caching" in saved["cases"]
-    assert "ratio: epoch-2 time" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "ratio: epoch-2 time" in printed
+    assert "case 1/1 ch02.caching (quick): started" in printed
+    assert "case 1/1 ch02.caching: finished in" in printed
 
 
 def test_unknown_case_is_a_clear_error(tmp_path):
     with pytest.raises(UsageError, match="no bench case matches"):
-        bench.main(only=["ch99"], quick=True, out=str(tmp_path))
+        bench.main(bench.Settings(only=("ch99",), quick=True, out=str(tmp_path)))

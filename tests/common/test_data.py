@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from chapters.common import data
-from chapters.common.cli import UsageError
+from chapters.common.errors import UsageError
+from tests.conftest import ROOT
 
 
 def test_synthetic_has_fashion_mnist_shapes_and_is_deterministic():
@@ -32,14 +36,44 @@ def test_full_split_sizes_match_fashion_mnist():
     assert data.SPLIT_SIZES == {"train": 60_000, "test": 10_000}
 
 
-def test_auto_falls_back_with_one_warning_when_tfds_cannot_download(tmp_path, capsys):
+@pytest.fixture
+def not_warned_yet(monkeypatch):
+    monkeypatch.delenv(data.WARNED_ENV, raising=False)
+
+
+def test_auto_falls_back_with_one_warning_per_command(tmp_path, capsys, not_warned_yet):
     split = data.load_fashion_mnist("train", "auto", data_dir=str(tmp_path), num_examples=50)
     assert split.source == "synthetic" and len(split) == 50
+    data.load_fashion_mnist("test", "auto", data_dir=str(tmp_path), num_examples=5)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("WARNING: real Fashion-MNIST unavailable")
+    assert "absl" not in err[0] and "dataset_info.json" not in err[0]
 
 
-def test_auto_falls_back_when_tfds_itself_fails(tmp_path, monkeypatch, capsys):
+def test_the_warning_is_not_repeated_by_child_processes(tmp_path, not_warned_yet):
+    """A launcher's tasks inherit the environment: the command warns once, not once per task."""
+    load = (
+        "from chapters.common import data; "
+        f"data.load_fashion_mnist('test', 'auto', data_dir={str(tmp_path)!r}, num_examples=5)"
+    )
+    script = f"import subprocess, sys; {load}; subprocess.run([sys.executable, '-c', {load!r}])"
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("WARNING: real Fashion-MNIST unavailable") == 1, proc.stderr
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr  # nothing else: no absl lines
+
+
+def test_tfds_leaves_no_temporary_folder(tmp_path, monkeypatch, not_warned_yet):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    data.load_fashion_mnist("test", "auto", data_dir=str(tmp_path / "datasets"), num_examples=5)
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith("tfds")] == []
+
+
+def test_auto_falls_back_when_tfds_itself_fails(tmp_path, monkeypatch, capsys, not_warned_yet):
     import tensorflow_datasets as tfds
 
     monkeypatch.setattr(data, "_host_reachable", lambda *a, **k: True)

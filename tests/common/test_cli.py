@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from chapters.common import cli
+from chapters.common.settings import CommonSettings
 from tests.conftest import assert_one_line_error, run_module
 
 BATCHING = "chapters.ch02_data_ingestion.batching"
@@ -16,21 +19,24 @@ CACHING = "chapters.ch02_data_ingestion.caching"
 def test_help(module):
     proc = run_module(module, "--help", timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("usage:") and "--seed" in proc.stdout
+    assert proc.stdout.startswith("usage:") and "--verbose" in proc.stdout
 
 
 @pytest.mark.parametrize(
     "module, args, needle",
     [
-        (BATCHING, ["--batch-sizes", "-1"], "must be at least 1"),
+        (BATCHING, ["--batch-sizes", "-1"], "--batch-sizes must be at least 1"),
         (BATCHING, ["--batch-sizes", "32,abc"], "expected a whole number"),
         (BATCHING, ["--model-type", "resnet"], "invalid choice: 'resnet'"),
         (BATCHING, ["--dataset", "mnist"], "invalid choice: 'mnist'"),
+        (BATCHING, ["--batch-size", "32"], "unrecognized arguments: --batch-size"),
         (SHARDING, ["--num-workers", "0"], "must be at least 1"),
+        (SHARDING, ["--num-worker", "2"], "unrecognized arguments: --num-worker"),
         (SHARDING, ["--num-workers", "2", "--worker-index", "2"], "--worker-index must be below"),
-        (SHARDING, ["--worker-index", "-1"], "must be 0 or more"),
-        (CACHING, ["--modes", "memory,ram"], "unknown mode(s) ram"),
+        (SHARDING, ["--worker-index", "-1"], "--worker-index must be at least 0"),
+        (CACHING, ["--modes", "memory,ram"], "--modes must name distinct pipelines"),
         (CACHING, ["--num-epochs", "1.5"], "expected a whole number"),
+        (CACHING, ["--num-epochs", "1"], "--num-epochs must be at least 2"),
     ],
 )
 def test_bad_flags_are_one_line_errors(module, args, needle):
@@ -44,14 +50,19 @@ def test_unwritable_out_is_a_one_line_error(tmp_path):
     assert_one_line_error(proc, "is not a writable directory")
 
 
-def test_unexpected_errors_become_one_line(capsys):
-    def boom(**_):
+@dataclasses.dataclass(frozen=True)
+class Demo(CommonSettings):
+    pass
+
+
+def test_unexpected_errors_become_one_line(capsys, tmp_path):
+    def boom(settings):
         raise RuntimeError("disk on fire\nsecond line")
 
-    code = cli.run(boom, cli.parser("demo", data=False), argv=[])
+    code = cli.run(boom, Demo, argv=["--out", str(tmp_path)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and err == [
-        f"{cli.parser('demo').prog}: error: RuntimeError: disk on fire "
+        f"{Demo.parser().prog}: error: RuntimeError: disk on fire "
         "(run with --verbose for the traceback)"
     ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chapters.common.cli import UsageError
+from chapters.common.errors import UsageError
 from chapters.common.models import MODEL_TYPES, build_model
 
 

@@ -1,0 +1,195 @@
+"""Chapter 5, section 5.2 "Fan-in and fan-out patterns".
+
+Claim: one data step fans out to three model-training steps that run at the same time (their
+start-to-end intervals overlap), then fans in to one step that keeps the two most accurate models
+and averages their predictions (an ensemble), printed beside each model's own accuracy.
+
+The workflow below is the Argo Workflow (written with Hera) that runs in the cluster
+(``manifests/ch05/fan-in-fan-out.yaml`` is generated from it); on a laptop the repository's
+runner executes the same definition, each step a process.
+
+Run: python -m chapters.ch05_workflows.fan_in_fan_out [--train-steps 60] [--dataset synthetic]
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hera.workflows import DAG, Workflow, script
+
+from chapters.common import cli, workflow
+from chapters.common.models import MODEL_TYPES
+from chapters.common.settings import DataSettings, option
+from chapters.common.workflow import argo, report
+
+
+@dataclass(frozen=True)
+class Settings(DataSettings):
+    num_examples: int | None = option(
+        2000, "training examples (the test split gets a quarter)", minimum=10
+    )
+    train_steps: int = option(60, "training steps of each model", minimum=1)
+    batch_size: int = option(32, "examples per training step", minimum=1)
+    top: int = option(2, "how many of the best models the ensemble averages", minimum=1, maximum=3)
+    step_timeout: float = option(300.0, "seconds before a step is killed", minimum=1)
+
+
+@script(constructor="runner", **argo.script_options())
+def prepare_data(out: str, dataset: str, num_examples: int, seed: int) -> dict:
+    """The one step everything fans out from: write the train and test split once."""
+    return save_split(out, dataset, num_examples, seed)
+
+
+@script(constructor="runner", **argo.script_options(cpu="500m", memory="1Gi"))
+def train_model(data: dict, model_type: str, train_steps: int, batch_size: int, seed: int) -> dict:
+    """One of the fanned-out steps: train one model type, keep its test-set predictions."""
+    return fit_and_predict(data, model_type, train_steps, batch_size, seed)
+
+
+@script(constructor="runner", **argo.script_options())
+def ensemble(models: list, data: dict, top: int) -> dict:
+    """The fan-in: keep the ``top`` most accurate models and average their probabilities."""
+    return combine(models, data, top)
+
+
+with Workflow(
+    **argo.workflow_options("fan-in-fan-out"),
+    entrypoint="pipeline",
+    arguments=argo.defaults(
+        Settings(),
+        *("num_examples", "seed", "train_steps", "batch_size", "top"),
+        out=f"{argo.DATA_MOUNT}/ch05/fan-in-fan-out",
+        dataset="synthetic",
+    ),
+) as WORKFLOW:
+    with DAG(name="pipeline"):
+        data = prepare_data(arguments=argo.from_workflow("out", "dataset", "num_examples", "seed"))
+        models = train_model(
+            with_items=list(MODEL_TYPES),  # fan-out: one parallel step per model type
+            arguments={
+                "data": data.result,
+                "model_type": "{{item}}",
+                **argo.from_workflow("train_steps", "batch_size", "seed"),
+            },
+        )
+        best = ensemble(  # fan-in: waits for every model, reads all their results as one list
+            arguments={
+                "models": models.result,
+                "data": data.result,
+                "top": "{{workflow.parameters.top}}",
+            }
+        )
+        data >> models >> best
+
+
+# ---------------------------------------------------------------------------- what the steps do
+
+
+def save_split(out: str, dataset: str, num_examples: int, seed: int) -> dict:
+    import numpy as np
+
+    from chapters.common.data import load_fashion_mnist
+
+    train = load_fashion_mnist("train", dataset, None, num_examples, seed)
+    test = load_fashion_mnist("test", dataset, None, max(200, num_examples // 4), seed)
+    path = Path(out) / "data.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, x=train.images, y=train.labels, x_test=test.images, y_test=test.labels)
+    return {"path": str(path), "train": len(train), "test": len(test), "source": train.source}
+
+
+def fit_and_predict(data: dict, model_type: str, train_steps: int, batch_size: int, seed: int):
+    import numpy as np
+
+    from chapters.common.models import build_model
+    from chapters.common.tf_setup import tf as import_tf
+
+    tf = import_tf(False, seed)
+    arrays = np.load(data["path"])
+    x, x_test = arrays["x"] / np.float32(255), arrays["x_test"] / np.float32(255)
+    ds = tf.data.Dataset.from_tensor_slices((x, arrays["y"])).shuffle(len(x), seed=seed)
+    model = build_model(model_type)
+    model.fit(ds.repeat().batch(batch_size), steps_per_epoch=train_steps, epochs=1, verbose=0)
+    logits = model.predict(x_test, batch_size=256, verbose=0)
+    path = Path(data["path"]).with_name(f"logits-{model_type}.npy")
+    np.save(path, logits)
+    accuracy = float((logits.argmax(1) == arrays["y_test"]).mean())
+    return {"model_type": model_type, "accuracy": accuracy, "logits": str(path)}
+
+
+def combine(models: list, data: dict, top: int) -> dict:
+    import numpy as np
+
+    labels = np.load(data["path"])["y_test"]
+    ranked = sorted(models, key=lambda m: m["accuracy"], reverse=True)[:top]
+    probabilities = []
+    for member in ranked:
+        logits = np.load(member["logits"])
+        exp = np.exp(logits - logits.max(1, keepdims=True))
+        probabilities.append(exp / exp.sum(1, keepdims=True))
+    accuracy = float((np.mean(probabilities, axis=0).argmax(1) == labels).mean())
+    return {"members": [m["model_type"] for m in ranked], "accuracy": accuracy}
+
+
+# ---------------------------------------------------------------------------- the example
+
+
+@dataclass
+class Result:
+    accuracy: dict[str, float]
+    ensemble_accuracy: float
+    members: list[str]
+    overlap: bool
+    steps: list[tuple] = field(default_factory=list)
+    seconds: float = 0.0
+    paths: list[str] = field(default_factory=list)
+
+
+def main(settings: Settings) -> Result:
+    out = cli.writable_dir(Path(settings.out) / "ch05" / "fan-in-fan-out").resolve()
+    arguments = argo.defaults(
+        settings,
+        *("dataset", "num_examples", "seed", "train_steps", "batch_size", "top"),
+        out=str(out),
+    )
+    run = workflow.run(
+        WORKFLOW, arguments, step_timeout=settings.step_timeout, echo=settings.verbose
+    )
+    run.raise_for_status()
+    trained = [n for n in run.leaves() if n.template == "train-model"]
+    results = {r["model_type"]: r for r in (json.loads(n.outputs["result"]) for n in trained)}
+    combined = json.loads(run.node("ensemble").outputs["result"])
+    rows = [(m, r["accuracy"], *_times(trained, m)) for m, r in results.items()]
+    rows.append((f"ensemble of {' + '.join(combined['members'])}", combined["accuracy"], "", ""))
+    cli.print_table(rows, ["model", "test accuracy", "trained from s", "to s"], "Fan-in / fan-out")
+    print("\nTimeline (one row per step; '=' running):\n" + report.timeline(run))
+    png = report.gantt(run, out / "timeline.png", "Fan-out: the three training steps overlap")
+    overlap = report.overlapping(trained)
+    best = max(results.values(), key=lambda r: r["accuracy"])
+    how = "at the same time" if overlap else "one after another"
+    print(
+        f"\nClaim: the {len(trained)} training steps ran {how} (overlap: "
+        f"{'yes' if overlap else 'NO'}); the ensemble of the top {settings.top} "
+        f"({', '.join(combined['members'])}) scored {combined['accuracy']:.3f} against the best "
+        f"single model's {best['accuracy']:.3f} ({best['model_type']})."
+    )
+    print("Book: section 5.2, fan-in and fan-out patterns.")
+    print(f"Wrote: {out / 'data.npz'}, {out}/logits-*.npy, {png}")
+    return Result(
+        accuracy={m: r["accuracy"] for m, r in results.items()},
+        ensemble_accuracy=combined["accuracy"],
+        members=combined["members"],
+        overlap=overlap,
+        steps=run.rows(),
+        seconds=run.seconds,
+        paths=[str(out / "data.npz"), str(png)],
+    )
+
+
+def _times(nodes, model_type: str) -> tuple[float, float]:
+    node = next(n for n in nodes if n.name.endswith(f":{model_type})"))
+    return round(node.started, 1), round(node.finished, 1)
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run(main, Settings))

@@ -1,0 +1,96 @@
+"""``make tour``: the page shows every pattern with its claim and pictures, in a real browser."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from chapters.common import cli, tour
+
+
+def fake_stops(tmp_path: Path) -> list[tour.Stop]:
+    picture = cli.save_plot(lambda ax: ax.plot([0, 1, 2], [3, 1, 2]), tmp_path / "a" / "plot.png")
+    held = tour.Stop(
+        "ch02_data_ingestion.sharding",
+        "Chapter 2, section 2.4 Sharding pattern",
+        seconds=3.0,
+        exit_code=0,
+        claims=[{"text": "shards are disjoint", "held": True, "figures": {"workers": 3}}],
+        pictures=[str(picture)],
+        sections=["2.4 Sharding"],
+    )
+    failed = tour.Stop(
+        "ch02_data_ingestion.caching",
+        "Chapter 2, section 2.5 Caching pattern",
+        seconds=1.0,
+        exit_code=1,
+        last_lines=["error: something <broke>"],
+    )
+    return [held, failed]
+
+
+def test_page_has_a_section_per_example_with_claims_and_pictures(tmp_path):
+    stops = fake_stops(tmp_path)
+    assert stops[0].held and not stops[1].held
+    page = tour.render(stops, tmp_path).read_text()
+    assert page.count("<section ") == 2
+    assert "1 of 2 claims held" in page
+    assert 'src="a/plot.png"' in page
+    assert "no claim reported" in page and "&lt;broke&gt;" in page  # escaped, shown
+
+
+def test_every_pattern_module_is_on_the_tour():
+    root = Path(tour.__file__).resolve().parents[1]
+    modules = {
+        f"{p.parent.name}.{p.stem}"
+        for p in root.glob("ch0*/*.py")
+        if p.read_text().startswith('"""Chapter') and "section" in p.read_text().splitlines()[0]
+    }
+    missing = modules - set(tour.EXAMPLES) - set(tour.SERVERS_NOT_ON_TOUR)
+    assert not missing, sorted(missing)
+
+
+def _browser():
+    chromium = shutil.which("chromium") or shutil.which("google-chrome") or shutil.which("chrome")
+    driver = shutil.which("chromedriver")
+    if not chromium or not driver:
+        pytest.skip(
+            "no Chromium/Chrome with chromedriver on PATH (apt-get install chromium "
+            "chromium-driver); the page is still checked as text above"
+        )
+    webdriver = pytest.importorskip("selenium.webdriver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--window-size=1200,1600",
+    ):
+        options.add_argument(flag)
+    return webdriver.Chrome(options=options, service=webdriver.ChromeService(driver))
+
+
+def test_page_renders_in_a_real_browser_with_every_image_loaded(tmp_path):
+    page = tour.render(fake_stops(tmp_path), tmp_path)
+    browser = _browser()
+    try:
+        browser.get(page.as_uri())
+        sections = browser.execute_script(
+            "return [...document.querySelectorAll('section')].map(s => s.dataset.module)"
+        )
+        assert sections == ["ch02_data_ingestion.sharding", "ch02_data_ingestion.caching"]
+        images = browser.execute_script(
+            "return [...document.images].map(i => [i.complete, i.naturalWidth])"
+        )
+        assert images and all(done and width > 0 for done, width in images), images
+        shot = tmp_path / "tour.png"
+        assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 1000
+    finally:
+        browser.quit()

@@ -1,0 +1,81 @@
+"""Every command a README shows pastes and works: each `python -m chapters...` line parses with
+that example's own settings (flags exist, values are valid, rules between flags hold), and each
+`make` line names a real target."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from chapters.common.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+READMES = [ROOT / "README.md", *sorted((ROOT / "chapters").glob("*/README.md"))]
+SHELL_BREAKS = {"&&", "||", "|", ";", ">", "2>&1", "&"}
+
+
+def commands() -> list[tuple[str, list[str]]]:
+    """``(readme, argv)`` for every command in code blocks and inline code of the READMEs."""
+    found = []
+    for readme in READMES:
+        text = readme.read_text()
+        blocks = re.findall(r"```(?:bash|sh|console)?\n(.*?)```", text, re.S)
+        lines = [line for block in blocks for line in block.replace("\\\n", " ").splitlines()]
+        lines += re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", text, flags=re.S))
+        for line in lines:
+            line = line.strip().removeprefix("$ ")
+            if not re.match(r"(\.venv/bin/)?python3? -m chapters\.|make [a-z]", line):
+                continue
+            words = shlex.split(line, comments=True)
+            for i, word in enumerate(words):
+                if word in SHELL_BREAKS:
+                    words = words[:i]
+                    break
+            found.append((readme.relative_to(ROOT).as_posix(), words))
+    return found
+
+
+COMMANDS = commands()
+PYTHON = [(r, w) for r, w in COMMANDS if w[0] != "make"]
+MAKE = [(r, w) for r, w in COMMANDS if w[0] == "make"]
+
+
+def settings_of(module):
+    """The settings class (or legacy parser) that the module's ``cli.run`` uses."""
+    source = inspect.getsource(module)
+    match = re.search(r"cli\.run\(\s*\w+,\s*([\w.]+)(\(\))?", source)
+    assert match, f"{module.__name__} has no `cli.run(main, Settings)` entry point"
+    target = getattr(module, match.group(1))
+    return target() if match.group(2) else target
+
+
+def test_the_readmes_show_commands():
+    assert len(PYTHON) >= 10 and len(MAKE) >= 5
+
+
+@pytest.mark.parametrize("readme, argv", PYTHON, ids=[f"{r}: {' '.join(w[2:])}" for r, w in PYTHON])
+def test_python_command_parses_with_its_settings(readme, argv, capsys):
+    module = importlib.import_module(argv[2])
+    spec = settings_of(module)
+    args = argv[3:]
+    try:
+        if isinstance(spec, type) and issubclass(spec, Settings):
+            spec.from_argv(args)
+        else:
+            spec.parse_args(args)
+    except SystemExit as stop:
+        pytest.fail(f"{readme}: `{' '.join(argv)}` is rejected: {capsys.readouterr().err}")
+        raise AssertionError from stop
+
+
+@pytest.mark.parametrize("readme, argv", MAKE, ids=[f"{r}: {' '.join(w)}" for r, w in MAKE])
+def test_make_command_names_a_target(readme, argv):
+    makefile = (ROOT / "Makefile").read_text()
+    targets = [w for w in argv[1:] if "=" not in w and not w.startswith("-")]
+    for target in targets:
+        assert re.search(rf"^{re.escape(target)}:", makefile, re.M), f"{readme}: make {target}"

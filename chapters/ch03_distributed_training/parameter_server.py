@@ -221,12 +221,12 @@ def launch(settings: Settings) -> Result:
         f"{result.examples_per_s:,.0f} examples/s after the first epoch."
     )
     sharded = sorted({p["variable"] for p in result.placement if p["shard"] != "-"})
+    steps = settings.num_epochs * settings.steps_per_epoch
     report.claim(
         f"{', '.join(sharded) or 'no variable'} is split across the ps tasks, and every worker "
-        f"reads the one updated copy ({result.steps_applied} steps of "
-        f"{settings.num_epochs * settings.steps_per_epoch} landed in one counter); loss "
-        f"{result.losses[0]:.3f} -> {result.losses[-1]:.3f}",
-        bool(sharded) and result.workers_agree,
+        f"reads the one updated copy ({result.steps_applied} steps of {steps} landed in one "
+        f"counter); loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}",
+        bool(sharded) and result.workers_agree and result.steps_applied == steps,
         sharded=", ".join(sharded),
         steps_applied=result.steps_applied,
         final_loss=round(result.losses[-1], 4),

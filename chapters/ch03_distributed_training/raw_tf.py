@@ -1,4 +1,4 @@
-"""Plain TensorFlow baselines for ``make bench`` (chapter 3): what the tutorials' scripts reach.
+"""Chapter 3, plain TensorFlow baselines for ``make bench``: what the tutorials' scripts reach.
 
 The same model, data, global batch and steps as the chapter's examples, written the way the
 TensorFlow distribute tutorials write them, with none of this repository's plumbing: ``model.fit``

@@ -174,12 +174,13 @@ def run_collective(settings: Settings, log) -> CollectiveOutcome:
                 "worker-0 failed with UnavailableError: that is the intended effect of the kill "
                 "(all-reduce is synchronous, a lost peer fails every step)"
             )
-        log(
-            "restarting every worker with the same backup directory (as the Training Operator "
-            "does with restartPolicy: OnFailure)"
-        )
+        if attempt < settings.max_restarts:
+            log(
+                "restarting every worker with the same backup directory (as the Training Operator "
+                "does with restartPolicy: OnFailure)"
+            )
     else:
-        tail = [f"still failing after {settings.max_restarts} restarts", *cluster.lines()[-8:]]
+        tail = [*cluster.lines()[-8:], f"still failing after {settings.max_restarts} restart(s)"]
         raise TaskFailed("all-reduce job", 1, tail)
     reports = dist.read_reports(out)
     outcome.resumed_at = outcome.attempts[-1].first_epoch

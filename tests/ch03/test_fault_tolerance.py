@@ -107,3 +107,15 @@ def test_kill_epoch_must_be_inside_the_run(tmp_path):
 def test_bad_flags(module, args, needle):
     proc = run_module(f"chapters.ch03_distributed_training.{module}", *args, timeout=120)
     assert_one_line_error(proc, needle)
+
+
+@pytest.mark.slow
+def test_a_job_out_of_restarts_fails_with_one_line(tmp_path):
+    args = ["--part", "collective", "--max-restarts", "0", "--no-compare", "--num-epochs", "3",
+            "--kill-at-epoch", "1", "--steps-per-epoch", "3", "--num-examples", "300"]  # fmt: skip
+    proc = run_module(
+        "chapters.ch03_distributed_training.fault_tolerance", *args, "--out", str(tmp_path),
+        timeout=300,
+    )  # fmt: skip
+    assert_one_line_error(proc, "all-reduce job", "still failing after 0 restart(s)")
+    assert "intended effect of the kill" in proc.stdout

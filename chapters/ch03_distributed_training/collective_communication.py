@@ -134,7 +134,7 @@ def launch(settings: Settings) -> Result:
             dist.plot_losses(
                 Path(settings.out, "loss_per_worker.png"),
                 {name: (r["epochs"], r["losses"]) for name, r in reports.items()},
-                f"All-reduce: loss per worker ({settings.num_workers} workers: the curves coincide)",
+                f"All-reduce, {settings.num_workers} workers: loss per worker (curves coincide)",
             )
         ),
     )

@@ -12,31 +12,44 @@ timeout="${DEPLOY_TIMEOUT:-900}"   # seconds, for each chapter's TFJobs
 if [ "$#" -gt 0 ]; then
   chapters=("$@")
 else
-  mapfile -t chapters < <(cd "$ROOT/manifests" && ls -d ch[0-9][0-9])
+  chapters=()
+  IFS=$'\n' read -r -d '' -a chapters < <(cd "$ROOT/manifests" && ls -d ch[0-9][0-9]) || true
 fi
 
 kubectl get crd tfjobs.kubeflow.org >/dev/null 2>&1 || die "no TFJob CRD: run 'make kind-up' (install-addons.sh) first"
-kserve=1
-kubectl get crd inferenceservices.serving.kserve.io >/dev/null 2>&1 || kserve=0
+served="$(kubectl api-versions)"
 
 kubectl apply -k "$ROOT/manifests/base"
 # TFJobs are immutable once done: delete old runs so a redeploy starts fresh.
 kubectl -n "$NAMESPACE" delete tfjobs --all --ignore-not-found --wait=true --timeout=120s
+if grep -qxF "argoproj.io/v1alpha1" <<<"$served"; then  # finished Workflows never run again
+  kubectl -n "$NAMESPACE" delete workflows --all --ignore-not-found --wait=true --timeout=120s
+fi
 for chapter in "${chapters[@]}"; do
   dir="$ROOT/manifests/$chapter"
   [ -f "$dir/kustomization.yaml" ] || die "no $dir/kustomization.yaml"
-  log "applying $chapter"
-  if [ "$kserve" = 1 ]; then
-    kubectl apply -k "$dir"
-  else  # without KServe (INSTALL_KSERVE=0) leave the InferenceServices out
-    kubectl kustomize "$dir" | "${PYTHON:-$ROOT/.venv/bin/python}" -c '
+  rendered="$(kubectl kustomize "$dir")"
+  missing=()
+  while read -r api; do
+    grep -qxF "$api" <<<"$served" || missing+=("$api")
+  done < <(sed -n 's/^apiVersion: //p' <<<"$rendered" | sort -u)
+  if [ "${missing[*]:-}" = "serving.kserve.io/v1beta1" ]; then
+    log "applying $chapter without its InferenceServices (KServe not installed: INSTALL_KSERVE=0)"
+    rendered="$("${PYTHON:-$ROOT/.venv/bin/python}" -c '
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(sys.stdin) if d and d.get("kind") != "InferenceService"]
-print(yaml.safe_dump_all(docs))' | kubectl apply -f -
+print(yaml.safe_dump_all(docs))' <<<"$rendered")"
+  elif [ "${#missing[@]}" -gt 0 ]; then
+    log "skipping $chapter: the cluster serves no ${missing[*]} (install its operator in scripts/install-addons.sh)"
+    continue
+  else
+    log "applying $chapter"
   fi
-  mapfile -t jobs < <(kubectl -n "$NAMESPACE" get tfjobs -l "dmlp/chapter=$chapter" -o name)
+  kubectl apply -f - <<<"$rendered"
+  jobs=()
+  IFS=$'\n' read -r -d '' -a jobs < <(kubectl -n "$NAMESPACE" get tfjobs -l "dmlp/chapter=$chapter" -o name) || true
   if [ "${#jobs[@]}" -gt 0 ]; then
-    wait_tfjobs "$timeout" "${jobs[@]}"
+    wait_succeeded "$timeout" "$TFJOB_STATE" "${jobs[@]}"
   fi
 done
 log "deployed: ${chapters[*]}"

@@ -2,6 +2,10 @@
 # Install what the manifests need, each version pinned in versions.env:
 #   metrics-server            CPU figures for the HPA and KServe's autoscaler (kind ships none)
 #   Kubeflow Training Operator the TFJob CRD and controller (chapter 3)
+#   Argo Workflows            the Workflow CRDs and controller (chapter 5), unless INSTALL_ARGO=0
+#   Volcano                   gang scheduling, queues, preemption (chapter 6), unless
+#                             INSTALL_VOLCANO=0; the Training Operator then runs with
+#                             --gang-scheduler-name=volcano, so TFJobs get Volcano PodGroups
 # and, unless INSTALL_KSERVE=0 (chapter 4's InferenceServices then stay out):
 #   cert-manager              certificates for KServe's webhooks
 #   KServe (Standard mode)    kserve-crd, kserve-resources, kserve-runtime-configs (the runtimes)
@@ -22,11 +26,49 @@ fi
 kubectl -n kube-system rollout status deployment/metrics-server --timeout="$WAIT"
 kubectl wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout="$WAIT"
 
+if [ "$INSTALL_VOLCANO" = "1" ]; then
+  # Before the operator: started with the gang-scheduler flag, it needs the PodGroup CRD.
+  log "installing Volcano $VOLCANO_VERSION (namespace volcano-system)"
+  # Server-side: the CRDs are too large for client-side apply's annotation.
+  kubectl apply --server-side --force-conflicts -f "$VOLCANO_URL"
+  kubectl wait --for=condition=Established crd/queues.scheduling.volcano.sh \
+    crd/podgroups.scheduling.volcano.sh --timeout="$WAIT"
+  for deployment in volcano-admission volcano-controllers volcano-scheduler; do
+    kubectl -n volcano-system rollout status "deployment/$deployment" --timeout="$WAIT"
+  done
+  # Chapter 6's scheduler configuration: Volcano's defaults plus the preempt and reclaim actions.
+  kubectl apply -k "$ROOT/manifests/ch06/volcano"
+  kubectl -n volcano-system rollout restart deployment/volcano-scheduler
+  kubectl -n volcano-system rollout status deployment/volcano-scheduler --timeout="$WAIT"
+fi
+
 log "installing Kubeflow Training Operator $TRAINING_OPERATOR_VERSION"
 kubectl apply --server-side --force-conflicts \
   -k "$TRAINING_OPERATOR_MANIFESTS?ref=$TRAINING_OPERATOR_VERSION"
 kubectl wait --for=condition=Established crd/tfjobs.kubeflow.org --timeout="$WAIT"
+if [ "$INSTALL_VOLCANO" = "1" ]; then
+  # The standalone Deployment runs /manager with no args (kubeflow/trainer v1.9.4,
+  # manifests/base/deployment.yaml): give it the flag that turns a TFJob's
+  # runPolicy.schedulingPolicy into a Volcano PodGroup.
+  args="$(kubectl -n kubeflow get deployment training-operator -o jsonpath='{.spec.template.spec.containers[0].args}')"
+  if [[ "$args" != *--gang-scheduler-name=volcano* ]]; then
+    kubectl -n kubeflow patch deployment training-operator --type=json \
+      -p '[{"op":"add","path":"/spec/template/spec/containers/0/args","value":["--gang-scheduler-name=volcano"]}]'
+  fi
+fi
 kubectl -n kubeflow rollout status deployment/training-operator --timeout="$WAIT"
+
+if [ "$INSTALL_ARGO" = "1" ]; then
+  log "installing Argo Workflows $ARGO_WORKFLOWS_VERSION (namespace argo)"
+  kubectl create namespace argo --dry-run=client -o yaml | kubectl apply -f -
+  # Server-side: the release's CRDs are too large for client-side apply's annotation.
+  kubectl apply --server-side --force-conflicts -n argo -f "$ARGO_WORKFLOWS_URL"
+  kubectl wait --for=condition=Established crd/workflows.argoproj.io \
+    crd/workflowtaskresults.argoproj.io --timeout="$WAIT"
+  kubectl -n argo rollout status deployment/workflow-controller --timeout="$WAIT"
+  # The UI server is not needed by the chapters: give its CPU back to the workloads.
+  kubectl -n argo scale deployment/argo-server --replicas=0
+fi
 
 if [ "$INSTALL_KSERVE" = "1" ]; then
   log "installing cert-manager $CERT_MANAGER_VERSION"

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # the variables are used by the scripts that source this file
-# Shared settings for the kind scripts (sourced, not run). Pinned versions and URLs live in
+# Shared settings for the kind scripts (sourced, not run). Written for bash 3.2 too (macOS's
+# /bin/bash): no mapfile, no namerefs, no empty "${array[@]}" under set -u. Pinned versions and URLs live in
 # versions.env; an environment variable of the same name overrides one.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +15,8 @@ CLUSTER_NAME="${CLUSTER_NAME:-dmlp}"
 IMAGE="${IMAGE:-dmlp:dev}"
 NAMESPACE="${NAMESPACE:-dmlp}"
 INSTALL_KSERVE="${INSTALL_KSERVE:-1}"
+INSTALL_ARGO="${INSTALL_ARGO:-1}"
+INSTALL_VOLCANO="${INSTALL_VOLCANO:-1}"
 WAIT="${WAIT:-300s}"   # the bound on each rollout and condition wait of an add-on
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*"; }
@@ -48,26 +51,36 @@ retry() {
 
 fail() { printf '[%s] FAILED: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
 
-tfjob_diagnostics() {
-  kubectl -n "$NAMESPACE" describe "$1" | tail -30 || true
-  kubectl -n "$NAMESPACE" logs -l "training.kubeflow.org/job-name=${1#*/}" --tail=30 --prefix || true
+# diagnose OBJECT: what a failed TFJob or Workflow left behind.
+diagnose() {
+  case "$1" in
+    tfjob*)
+      kubectl -n "$NAMESPACE" describe "$1" | tail -30 || true
+      kubectl -n "$NAMESPACE" logs -l "training.kubeflow.org/job-name=${1#*/}" --tail=30 --prefix || true ;;
+    workflow*)
+      kubectl -n "$NAMESPACE" get "$1" \
+        -o jsonpath='{range .status.nodes.*}{.displayName}: {.phase} {.message}{"\n"}{end}' || true ;;
+  esac
 }
 
-# wait_tfjobs SECONDS tfjob/NAME...: until every TFJob has succeeded, for at most SECONDS in all;
-# stops at the first that fails (kubectl wait would sit out the whole timeout), with its logs.
-wait_tfjobs() {
-  local limit=$1 deadline=$((SECONDS + $1)) job state
-  shift
-  for job in "$@"; do
-    log "waiting for $job to succeed"
+# wait_succeeded SECONDS JSONPATH OBJECT...: until JSONPATH of every object reads Succeeded, for
+# at most SECONDS in all; stops at the first Failed or Error (kubectl wait would sit out the whole
+# timeout), with diagnose's output. JSONPATH: a TFJob's true conditions, a Workflow's phase.
+wait_succeeded() {
+  local limit=$1 jsonpath=$2 deadline=$((SECONDS + $1)) object state
+  shift 2
+  for object in "$@"; do
+    log "waiting for $object to succeed"
     while :; do
-      state="$(kubectl -n "$NAMESPACE" get "$job" -o jsonpath='{.status.conditions[?(@.status=="True")].type}')"
-      case " $state " in
+      state=" $(kubectl -n "$NAMESPACE" get "$object" -o "jsonpath=$jsonpath") "
+      case "$state" in
         *" Succeeded "*) break ;;
-        *" Failed "*) tfjob_diagnostics "$job"; fail "$job failed" ;;
+        *" Failed "* | *" Error "*) diagnose "$object"; fail "$object failed" ;;
       esac
-      [ "$SECONDS" -lt "$deadline" ] || { tfjob_diagnostics "$job"; fail "$job not done after ${limit}s"; }
+      [ "$SECONDS" -lt "$deadline" ] || { diagnose "$object"; fail "$object not done after ${limit}s"; }
       sleep "${RETRY_SLEEP:-5}"
     done
   done
 }
+TFJOB_STATE='{.status.conditions[?(@.status=="True")].type}'
+WORKFLOW_STATE='{.status.phase}'

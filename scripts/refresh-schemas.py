@@ -124,18 +124,23 @@ def main() -> int:
         metavar="OWNER/NAME=PATH",
         help="read that repository from a local git directory instead of GitHub",
     )
+    parser.add_argument(
+        "--out", type=Path, default=OUT, help="where to write (default: %(default)s)"
+    )
     args = parser.parse_args()
     git_dirs = dict(item.split("=", 1) for item in args.git_dir)
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
     versions = pinned_versions()
     for repo, key, path, version in SOURCES:
         tag = versions[key]
-        crd = yaml.safe_load(read_source(repo, tag, path, git_dirs))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster on big CRDs
+        crd = yaml.load(read_source(repo, tag, path, git_dirs), Loader=loader)  # noqa: S506
         doc = schema_document(crd, repo, tag, path, version)
         group, ver = doc["apiVersion"].split("/")
-        target = OUT / f"{group}_{ver}_{doc['kind']}.json"
+        target = out / f"{group}_{ver}_{doc['kind']}.json"
         target.write_text(json.dumps(doc, indent=0, sort_keys=True, separators=(",", ":")) + "\n")
-        print(f"{target.relative_to(OUT.parents[1])}: {doc['kind']} from {repo}@{tag}:{path}")
+        print(f"{target}: {doc['kind']} from {repo}@{tag}:{path}")
     return 0
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bounded checks that what `make deploy` applied works:
-#   chapter 3: every TFJob succeeded;
+#   chapter 3: every TFJob succeeded; chapter 5 (with Argo): every Workflow succeeded;
 #   chapter 4: every serving path (replicated Deployment, sharded router and, with KServe, the
 #   TF Serving and custom InferenceServices) answers the same 20 images with the same classes,
 #   from a client pod inside the cluster; the HPA reports a current CPU figure (metrics-server).
@@ -10,14 +10,25 @@ need kubectl
 need_cluster
 timeout="${SMOKE_TIMEOUT:-900}"   # seconds, for each wait
 
-mapfile -t jobs < <(kubectl -n "$NAMESPACE" get tfjobs -o name)
+jobs=()
+
+IFS=$'\n' read -r -d '' -a jobs < <(kubectl -n "$NAMESPACE" get tfjobs -o name) || true
 [ "${#jobs[@]}" -gt 0 ] || fail "no TFJobs in namespace $NAMESPACE: run 'make deploy' first"
-wait_tfjobs "$timeout" "${jobs[@]}"
+wait_succeeded "$timeout" "$TFJOB_STATE" "${jobs[@]}"
 for job in "${jobs[@]}"; do
   kubectl -n "$NAMESPACE" logs -l "training.kubeflow.org/job-name=${job#*/}" --tail=200 --prefix \
     | grep -E "EPOCH_END|SERVING" | tail -3 || true
 done
 log "all ${#jobs[@]} TFJobs succeeded"
+
+if kubectl get crd workflows.argoproj.io >/dev/null 2>&1; then
+  workflows=()
+  IFS=$'\n' read -r -d '' -a workflows < <(kubectl -n "$NAMESPACE" get workflows -o name) || true
+  if [ "${#workflows[@]}" -gt 0 ]; then
+    wait_succeeded "$timeout" "$WORKFLOW_STATE" "${workflows[@]}"
+    log "all ${#workflows[@]} Workflows succeeded"
+  fi
+fi
 
 for workload in deployment/fashion-mnist statefulset/fashion-mnist-shard deployment/fashion-mnist-router; do
   kubectl -n "$NAMESPACE" rollout status "$workload" --timeout="${timeout}s"
@@ -50,7 +61,8 @@ output="$(kubectl -n "$NAMESPACE" run smoke-client --rm -i --restart=Never --qui
   --pod-running-timeout="${timeout}s" --image="$IMAGE" --image-pull-policy=IfNotPresent \
   --command -- sh -c "$script" smoke "${paths[@]}")" || { printf '%s\n' "$output"; fail "a client request failed"; }
 printf '%s\n' "$output"
-mapfile -t answers < <(printf '%s\n' "$output" | awk '/^== /{name=$2} /^CLASSES /{print name, $2}')
+answers=()
+IFS=$'\n' read -r -d '' -a answers < <(printf '%s\n' "$output" | awk '/^== /{name=$2} /^CLASSES /{print name, $2}') || true
 [ "${#answers[@]}" -eq "${#paths[@]}" ] || fail "expected ${#paths[@]} answers, got ${#answers[@]}"
 first="${answers[0]#* }"
 for answer in "${answers[@]}"; do

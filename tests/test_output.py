@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import run_module
 
 CH02 = "chapters.ch02_data_ingestion."
+CH05 = "chapters.ch05_workflows."
 
 # module -> tiny flags (the output folder is added by the test)
 EXAMPLES = {
@@ -22,6 +23,8 @@ EXAMPLES = {
                         "--train-steps", "2"],
     CH02 + "sharding": ["--num-examples", "60", "--num-workers", "2", "--num-files", "2"],
     CH02 + "caching": ["--num-examples", "64", "--num-epochs", "2", "--preprocess-cost", "1"],
+    CH05 + "fan_in_fan_out": ["--num-examples", "64", "--train-steps", "2", "--batch-size", "16"],
+    CH05 + "memoization": ["--num-examples", "64", "--ingest-cost", "1"],
 }  # fmt: skip
 
 NOISE = re.compile(r"absl|[EWI]0000 |cuda|cuInit|Deprecat|Traceback|oneDNN|tensorflow/", re.I)

@@ -34,7 +34,7 @@ from chapters.ch04_model_serving.replicated_services import RoundRobinBalancer
 from chapters.ch04_model_serving.sharded_services import sharded_predict
 from chapters.common.bench import case
 from chapters.common.data import synthetic_split
-from chapters.common.serving import served_model
+from chapters.common.served import served_model
 
 V1 = "/v1/models/fashion-mnist:predict"
 V2 = "/v2/models/fashion-mnist/infer"

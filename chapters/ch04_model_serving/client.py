@@ -1,4 +1,4 @@
-"""Chapter 4: a client for the model server, the router, or TF Serving (local or in a cluster).
+"""Chapter 4, section 4.1: a client for the model server, the router or TF Serving, anywhere.
 
 Sends test images to ``POST /v1/models/<name>:predict`` and prints each prediction next to the
 true label, then the accuracy. ``--curl`` prints instead a curl command that sends the sample
@@ -115,9 +115,9 @@ def main(settings: Settings) -> Result | None:
             "(python -m chapters.ch04_model_serving.server)"
         ) from None
     seconds = time.perf_counter() - start
-    rows = [
+    rows = [  # by class_id: TF Serving's answers have no class_name
         (i, CLASS_NAMES[label], CLASS_NAMES[p["class_id"]], max(p["probabilities"]),
-         "ok" if p["class_id"] == label else "WRONG")  # TF Serving answers no class_name
+         "ok" if p["class_id"] == label else "WRONG")
         for i, (label, p) in enumerate(zip(test.labels, predictions, strict=True))
     ][:20]  # fmt: skip
     cli.print_table(

@@ -28,10 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from chapters.ch04_model_serving.timeline import Result, report
-from chapters.common import cli, serving
+from chapters.ch04_model_serving.timeline import Result, Run, report
+from chapters.common import cli
 from chapters.common.data import load_fashion_mnist
 from chapters.common.errors import UsageError
+from chapters.common.served import ModelSettings
 from chapters.common.settings import option
 
 
@@ -49,7 +50,7 @@ class Autoscaler:
     def __post_init__(self) -> None:
         if not 1 <= self.min_workers <= self.max_workers:
             raise UsageError(
-                f"--min-workers ({self.min_workers}) must be 1 to --max-workers "
+                f"need 1 <= --min-workers ({self.min_workers}) <= --max-workers "
                 f"({self.max_workers})"
             )
         self.last_change = -math.inf
@@ -113,25 +114,7 @@ class WorkerPool:
             thread.join(timeout=5)
 
 
-@dataclasses.dataclass
-class Run:
-    """One pool's run: (t, events in flight, workers) every tick; (arrival, latency s) per event."""
-
-    mode: str
-    timeline: list[tuple[float, int, int]] = dataclasses.field(default_factory=list)
-    latencies: list[tuple[float, float]] = dataclasses.field(default_factory=list)
-
-    def p99_ms(self, start: float = 0.0, end: float = math.inf) -> float:
-        """p99 latency of the events that arrived in [start, end)."""
-        chosen = [latency for t, latency in self.latencies if start <= t < end]
-        return float(np.percentile(chosen, 99)) * 1000 if chosen else math.nan
-
-    def workers(self, start: float = 0.0, end: float = math.inf) -> int:
-        """The most workers between ``start`` and ``end``."""
-        return max((w for t, _, w in self.timeline if start <= t < end), default=0)
-
-
-def simulate(arrivals, handle, scaler: Autoscaler | None, fixed: int, tail: float) -> Run:
+def simulate(arrivals, handle, scaler: Autoscaler | None, fixed: int, tail: float, log) -> Run:
     """Replay ``arrivals`` into a queue served by a fixed or an autoscaled pool."""
     events: queue.Queue = queue.Queue()
     run, lock = Run("autoscaled" if scaler else "fixed"), threading.Lock()
@@ -159,6 +142,8 @@ def simulate(arrivals, handle, scaler: Autoscaler | None, fixed: int, tail: floa
             if scaler is not None:
                 pool.scale_to(scaler.desired(in_flight, pool.workers(), now))
             run.timeline.append((now, in_flight, pool.workers()))
+            if len(run.timeline) % 40 == 0:  # every 2 s
+                log(f"{run.mode} t={now:.0f}s: {in_flight} in flight, {pool.workers()} workers")
             if not producer.is_alive() and in_flight == 0 and now >= end:
                 return run
             if now > end + 120:
@@ -196,7 +181,7 @@ def model_handler(model_dir: Path, images: np.ndarray, io_ms: float) -> Callable
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings(serving.ModelSettings):
+class Settings(ModelSettings):
     duration: float = option(6.0, "seconds of traffic", minimum=0.1)
     base_rate: float = option(10.0, "events per second outside the spike", minimum=0.01)
     spike_rate: float = option(80.0, "events per second in the spike", minimum=0.01)
@@ -215,10 +200,7 @@ class Settings(serving.ModelSettings):
     tail: float = option(3.0, "seconds to keep watching after the last event", minimum=0)
 
     def check(self) -> None:
-        if self.min_workers > self.max_workers:
-            raise UsageError(
-                f"--min-workers ({self.min_workers}) is above --max-workers ({self.max_workers})"
-            )
+        Autoscaler(self.min_workers, self.max_workers)  # its own rule for the pool's size
         if not self.spike_start < self.spike_end <= self.duration:
             raise UsageError("need --spike-start < --spike-end <= --duration")
 
@@ -233,14 +215,16 @@ def main(settings: Settings) -> Result:
     )
     if s.images_per_event:
         images = load_fashion_mnist("test", s.dataset, s.data_dir, s.images_per_event, s.seed)
-        handle = model_handler(s.model(log), images.images, s.io_ms)
+        path = s.model(log)
+        log(f"loading {path}: each event runs it on {s.images_per_event} images + {s.io_ms:g} ms")
+        handle = model_handler(path, images.images, s.io_ms)
     else:
         handle = lambda _event: time.sleep(s.io_ms / 1000)  # noqa: E731
     log(f"fixed pool of {s.fixed_workers} workers")
-    fixed = simulate(arrivals, handle, None, s.fixed_workers, s.tail)
+    fixed = simulate(arrivals, handle, None, s.fixed_workers, s.tail, log)
     log(f"autoscaled pool: {s.min_workers} to {s.max_workers} workers, {s.target:g} in flight each")
     scaler = Autoscaler(s.min_workers, s.max_workers, s.target, s.cooldown, s.window)
-    auto = simulate(arrivals, handle, scaler, 0, s.tail)
+    auto = simulate(arrivals, handle, scaler, 0, s.tail, log)
     result = Result.of(arrivals, fixed, auto, s.spike_start, s.spike_end, Path(s.out))
     report(s, result)
     return result

@@ -8,12 +8,12 @@ server is killed when the block ends, whatever happens.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import requests
 
 from chapters.common.cluster import ProcessGroup, TaskFailed, free_ports
-from chapters.common.serving import DEFAULT_MODEL_NAME
+from chapters.common.served import DEFAULT_MODEL_NAME
 
 SERVER = "chapters.ch04_model_serving.server"
 
@@ -61,11 +61,17 @@ class ServerReplicas(ProcessGroup):
     def ready_url(self, name: str) -> str:
         return f"{self.urls[name]}/v1/models/{self.model_name}"
 
-    def wait_ready(self, timeout: float = 120) -> None:
-        """Block until every server answers ready; a server that exits raises TaskFailed."""
+    def wait_ready(self, timeout: float = 180, log: Callable[[str], None] | None = None) -> None:
+        """Block until every server answers ready; a server that exits raises TaskFailed.
+
+        ``log`` hears every 5 s which servers are still starting.
+        """
         deadline = time.monotonic() + timeout
-        waiting = set(self.names)
+        waiting, said = set(self.names), time.monotonic()
         while waiting:
+            if log is not None and time.monotonic() - said >= 5:
+                log(f"waiting for {len(waiting)} server(s) to load the model: {sorted(waiting)}")
+                said = time.monotonic()
             for name in sorted(waiting):
                 code = self.returncode(name)
                 if code is not None:

@@ -1,4 +1,4 @@
-"""Chapter 4, section 4.2: the model server that every serving pattern of the chapter runs.
+"""Chapter 4, section 4.1 "What is model serving?": the model server the patterns of 4.2-4.4 run.
 
 A ``kserve.Model`` that serves the exported SavedModel's ``serving_default`` signature (0-255
 pixels in, ``class_id`` and ``probabilities`` out), so the same request body gets the same
@@ -31,23 +31,18 @@ import numpy as np
 from kserve.errors import InvalidInput
 from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
-from chapters.ch04_model_serving.inference import (
-    DEFAULT_MAX_INSTANCES,
-    BadRequest,
-    TooLarge,
-    answers,
-    parse_instances,
-    parse_tensor,
-)
+from chapters.ch04_model_serving import inference
+from chapters.ch04_model_serving.inference import BadRequest, TooLarge
 from chapters.common import cli, serving
 from chapters.common.export import load_serving_function
+from chapters.common.served import DEFAULT_MODEL_NAME, ModelSettings
 from chapters.common.settings import option
 
 
 class FashionMNISTModel(kserve.Model):
     """The SavedModel's serving signature behind KServe's V1 and V2 endpoints."""
 
-    def __init__(self, name: str, model_dir: str, max_instances: int = DEFAULT_MAX_INSTANCES):
+    def __init__(self, name: str, model_dir: str, max_instances: int):
         super().__init__(name)
         self.model_dir, self.max_instances = model_dir, max_instances
 
@@ -68,7 +63,7 @@ class FashionMNISTModel(kserve.Model):
                 InferOutput("probabilities", list(probabilities.shape), "FP32", probabilities),
             ]
             return InferResponse(payload.id or str(uuid.uuid4()), self.name, tensors)
-        return {"predictions": answers(outputs)}
+        return {"predictions": inference.answers(outputs)}
 
 
 def read_images(payload, max_instances: int) -> np.ndarray:
@@ -77,10 +72,10 @@ def read_images(payload, max_instances: int) -> np.ndarray:
         if isinstance(payload, InferRequest):
             if len(payload.inputs) != 1:
                 raise BadRequest("send exactly one input tensor of images")
-            return parse_tensor(payload.inputs[0].as_numpy(), max_instances)
+            return inference.parse_tensor(payload.inputs[0].as_numpy(), max_instances)
         if isinstance(payload, bytes | bytearray):  # a V1 body sent without a JSON type
             payload = decode_json(payload)
-        return parse_instances(payload, max_instances)
+        return inference.parse_instances(payload, max_instances)
     except TooLarge as err:
         raise serving.PayloadTooLarge(str(err)) from None
     except BadRequest as err:
@@ -99,12 +94,12 @@ def decode_json(body: bytes):
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings(serving.ModelSettings):
+class Settings(ModelSettings):
     host: str = option("127.0.0.1", "address to listen on (0.0.0.0: every network, as a pod needs)")
     port: int = option(8080, "HTTP port", minimum=1, maximum=65535)
-    model_name: str = option(serving.DEFAULT_MODEL_NAME, "the model's name in the URLs")
+    model_name: str = option(DEFAULT_MODEL_NAME, "the model's name in the URLs")
     max_instances: int = option(
-        DEFAULT_MAX_INSTANCES, "most images per request; more is a 413", minimum=1
+        inference.DEFAULT_MAX_INSTANCES, "most images per request; more is a 413", minimum=1
     )
     max_body_bytes: int = option(8 << 20, "largest request body; more is a 413", minimum=1)
 
@@ -122,14 +117,11 @@ def main(settings: Settings) -> None:
     def ready(base: str) -> None:
         log(f"serving {path} as {settings.model_name!r} (pid {os.getpid()}, Ctrl-C stops)")
         log(f"ready: {base}/v1/models/{settings.model_name}")
-        log("book section 4.2: the model server each serving pattern replicates, shards or queues")
+        log("book section 4.1: the model server that sections 4.2-4.4 replicate, shard and queue")
 
     serving.serve(
         [model],
-        settings.host,
-        settings.port,
-        max_body_bytes=settings.max_body_bytes,
-        verbose=settings.verbose,
+        settings,
         on_ready=ready,
     )
     log("stopped")

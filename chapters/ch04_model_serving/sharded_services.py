@@ -25,9 +25,10 @@ import requests
 
 from chapters.ch04_model_serving.client import ServingError, predict
 from chapters.ch04_model_serving.replicas import ServerReplicas
-from chapters.common import cli, serving
+from chapters.common import cli
 from chapters.common.data import load_fashion_mnist
 from chapters.common.errors import UsageError
+from chapters.common.served import ModelSettings
 from chapters.common.settings import option
 
 
@@ -64,7 +65,7 @@ def sharded_predict(urls: list[str], images: np.ndarray, max_per_request: int) -
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings(serving.ModelSettings):
+class Settings(ModelSettings):
     num_shards: int = option(3, "shard servers the request is split over", minimum=1)
     request_size: int = option(1000, "images in the one big request", minimum=1)
     max_instances: int = option(128, "most images one shard takes per request", minimum=1)
@@ -84,8 +85,8 @@ class Result:
     whole_ms: float
 
     @property
-    def equal(self) -> bool:
-        """The claim: the merged answer is the unsharded one."""
+    def claim_holds(self) -> bool:
+        """The merged answer is the unsharded one (same classes, probabilities within 1e-4)."""
         return self.same_classes and self.max_probability_diff < 1e-4
 
 
@@ -106,8 +107,8 @@ def main(settings: Settings) -> Result:
         ) as big,
     ):  # fmt: skip
         log(f"starting {settings.num_shards} shard servers and one big server")
-        shards.wait_ready()
-        big.wait_ready()
+        shards.wait_ready(log=log)
+        big.wait_ready(log=log)
         urls = [shards.predict_url(name) for name in shards.names]
         try:
             predict(urls[0], images)
@@ -162,7 +163,7 @@ def report(settings: Settings, result: Result) -> None:
     print(f"images per shard: {per_shard}; one shard alone answered HTTP {result.refused_status}")
     print(
         f"Claim: the merged sharded answer equals the unsharded one: "
-        f"{'yes' if result.equal else 'NO'} (same classes: {result.same_classes}, largest "
+        f"{'yes' if result.claim_holds else 'NO'} (same classes: {result.same_classes}, largest "
         f"probability difference {result.max_probability_diff:.1e}); accuracy "
         f"{result.accuracy:.1%}."
     )

@@ -5,12 +5,28 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import numpy as np
 
 from chapters.common import cli
 
-if TYPE_CHECKING:
-    from chapters.ch04_model_serving.event_driven import Run
+
+@dataclasses.dataclass
+class Run:
+    """One pool's run: (t, events in flight, workers) every tick; (arrival, latency s) per event."""
+
+    mode: str
+    timeline: list[tuple[float, int, int]] = dataclasses.field(default_factory=list)
+    latencies: list[tuple[float, float]] = dataclasses.field(default_factory=list)
+
+    def p99_ms(self, start: float = 0.0, end: float = math.inf) -> float:
+        """p99 latency of the events that arrived in [start, end)."""
+        chosen = [latency for t, latency in self.latencies if start <= t < end]
+        return float(np.percentile(chosen, 99)) * 1000 if chosen else math.nan
+
+    def workers(self, start: float = 0.0, end: float = math.inf) -> int:
+        """The most workers between ``start`` and ``end``."""
+        return max((w for t, _, w in self.timeline if start <= t < end), default=0)
 
 
 @dataclasses.dataclass
@@ -98,7 +114,8 @@ def timeline_rows(runs: dict[str, Run], start: float, end: float, step: float = 
 def draw(runs: dict[str, Run], path: Path, start: float, end: float) -> Path:
     def plot(ax) -> None:
         for mode, run in runs.items():
-            ax.plot([s[0] for s in run.timeline], [s[1] for s in run.timeline], label=mode)
+            times, in_flight = [s[0] for s in run.timeline], [s[1] for s in run.timeline]
+            ax.plot(times, in_flight, label=f"{mode}: events in flight")
         auto = runs["autoscaled"].timeline
         ax.step([s[0] for s in auto], [s[2] for s in auto], where="post", linestyle="--",
                 label="autoscaled: workers")  # fmt: skip

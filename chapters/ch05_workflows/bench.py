@@ -10,7 +10,7 @@ def memoization(quick: bool) -> dict:
     """The same workflow twice: cold (ingestion runs) and memoized (ingestion is a cache hit)."""
     from chapters.ch05_workflows.memoization import Settings, main
 
-    cost, n = (30, 1000) if quick else (80, 2000)
+    cost, n = (100, 1000) if quick else (300, 2000)  # ingestion clearly dominates
     with tempfile.TemporaryDirectory() as out:
         result = main(Settings(dataset="synthetic", num_examples=n, ingest_cost=cost, out=out))
     cold, warm = result.runs[0], result.runs[1]

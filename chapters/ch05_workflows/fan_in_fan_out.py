@@ -17,10 +17,10 @@ from pathlib import Path
 
 from hera.workflows import DAG, Workflow, script
 
-from chapters.common import cli, workflow
+from chapters.common import book, cli, report, workflow
 from chapters.common.models import MODEL_TYPES
 from chapters.common.settings import DataSettings, option
-from chapters.common.workflow import argo, report
+from chapters.common.workflow import argo, timing
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,9 @@ class Settings(DataSettings):
 
 
 @script(constructor="runner", **argo.script_options())
-def prepare_data(out: str, dataset: str, num_examples: int, seed: int) -> dict:
+def prepare_data(out: str, dataset: str, data_dir: str, num_examples: int, seed: int) -> dict:
     """The one step everything fans out from: write the train and test split once."""
-    return save_split(out, dataset, num_examples, seed)
+    return save_split(out, dataset, data_dir or None, num_examples, seed)
 
 
 @script(constructor="runner", **argo.script_options(cpu="500m", memory="1Gi"))
@@ -57,13 +57,15 @@ with Workflow(
     entrypoint="pipeline",
     arguments=argo.defaults(
         Settings(),
-        *("num_examples", "seed", "train_steps", "batch_size", "top"),
+        *("data_dir", "num_examples", "seed", "train_steps", "batch_size", "top"),
         out=f"{argo.DATA_MOUNT}/ch05/fan-in-fan-out",
         dataset="synthetic",
     ),
 ) as WORKFLOW:
     with DAG(name="pipeline"):
-        data = prepare_data(arguments=argo.from_workflow("out", "dataset", "num_examples", "seed"))
+        data = prepare_data(
+            arguments=argo.from_workflow("out", "dataset", "data_dir", "num_examples", "seed")
+        )
         models = train_model(
             with_items=list(MODEL_TYPES),  # fan-out: one parallel step per model type
             arguments={
@@ -85,13 +87,13 @@ with Workflow(
 # ---------------------------------------------------------------------------- what the steps do
 
 
-def save_split(out: str, dataset: str, num_examples: int, seed: int) -> dict:
+def save_split(out: str, dataset: str, data_dir: str | None, num_examples: int, seed: int) -> dict:
     import numpy as np
 
     from chapters.common.data import load_fashion_mnist
 
-    train = load_fashion_mnist("train", dataset, None, num_examples, seed)
-    test = load_fashion_mnist("test", dataset, None, max(200, num_examples // 4), seed)
+    train = load_fashion_mnist("train", dataset, data_dir, num_examples, seed)
+    test = load_fashion_mnist("test", dataset, data_dir, max(200, num_examples // 4), seed)
     path = Path(out) / "data.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, x=train.images, y=train.labels, x_test=test.images, y_test=test.labels)
@@ -143,13 +145,14 @@ class Result:
     steps: list[tuple] = field(default_factory=list)
     seconds: float = 0.0
     paths: list[str] = field(default_factory=list)
+    claim: report.Claim | None = None
 
 
 def main(settings: Settings) -> Result:
     out = cli.writable_dir(Path(settings.out) / "ch05" / "fan-in-fan-out").resolve()
     arguments = argo.defaults(
         settings,
-        *("dataset", "num_examples", "seed", "train_steps", "batch_size", "top"),
+        *("dataset", "data_dir", "num_examples", "seed", "train_steps", "batch_size", "top"),
         out=str(out),
     )
     run = workflow.run(
@@ -162,18 +165,24 @@ def main(settings: Settings) -> Result:
     rows = [(m, r["accuracy"], *_times(trained, m)) for m, r in results.items()]
     rows.append((f"ensemble of {' + '.join(combined['members'])}", combined["accuracy"], "", ""))
     cli.print_table(rows, ["model", "test accuracy", "trained from s", "to s"], "Fan-in / fan-out")
-    print("\nTimeline (one row per step; '=' running):\n" + report.timeline(run))
-    png = report.gantt(run, out / "timeline.png", "Fan-out: the three training steps overlap")
-    overlap = report.overlapping(trained)
+    print("\nTimeline (one row per step; '=' running):\n" + timing.timeline(run))
+    png = timing.gantt(run, out / "timeline.png", "Fan-out: the three training steps overlap")
+    overlap = timing.overlapping(trained)
     best = max(results.values(), key=lambda r: r["accuracy"])
-    how = "at the same time" if overlap else "one after another"
-    print(
-        f"\nClaim: the {len(trained)} training steps ran {how} (overlap: "
-        f"{'yes' if overlap else 'NO'}); the ensemble of the top {settings.top} "
-        f"({', '.join(combined['members'])}) scored {combined['accuracy']:.3f} against the best "
-        f"single model's {best['accuracy']:.3f} ({best['model_type']})."
+    top = sorted(results.values(), key=lambda r: r["accuracy"], reverse=True)[: settings.top]
+    fanned_in = sorted(combined["members"]) == sorted(r["model_type"] for r in top)
+    best = top[0]
+    claim = report.claim(
+        f"the {len(trained)} training steps ran "
+        f"{'at the same time' if overlap else 'one after another'}, and the fan-in combined the "
+        f"top {settings.top} ({', '.join(combined['members'])}): ensemble accuracy "
+        f"{combined['accuracy']:.3f}, best single model {best['accuracy']:.3f} "
+        f"({best['model_type']}).",
+        overlap and fanned_in,
+        ensemble_accuracy=round(combined["accuracy"], 3),
+        best_single=round(best["accuracy"], 3),
     )
-    print("Book: section 5.2, fan-in and fan-out patterns.")
+    print(book.reference("5.2"))
     print(f"Wrote: {out / 'data.npz'}, {out}/logits-*.npy, {png}")
     return Result(
         accuracy={m: r["accuracy"] for m, r in results.items()},
@@ -183,6 +192,7 @@ def main(settings: Settings) -> Result:
         steps=run.rows(),
         seconds=run.seconds,
         paths=[str(out / "data.npz"), str(png)],
+        claim=claim,
     )
 
 

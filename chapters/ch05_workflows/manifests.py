@@ -7,11 +7,10 @@ file differs from what the code generates; ``--write`` rewrites the files.
 Run: python -m chapters.ch05_workflows.manifests [--write]
 """
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from chapters.common import cli
-from chapters.common.settings import Settings, option
+from chapters.common import cli, generated
+from chapters.common.generated import Flags
 
 ROOT = Path(__file__).resolve().parents[2]
 DIRECTORY = ROOT / "manifests" / "ch05"
@@ -29,40 +28,10 @@ def workflows() -> dict[str, tuple[str, object]]:
     }
 
 
-def render(module: str, definition) -> str:
-    header = (
-        f"# Generated from {module.replace('.', '/')}.py by\n"
-        "#   python -m chapters.ch05_workflows.manifests --write\n"
-        "# Do not edit: change the Hera definition and regenerate (a test compares the two).\n"
-    )
-    return header + definition.to_yaml()
-
-
-@dataclass(frozen=True)
-class Flags(Settings):
-    write: bool = option(False, "rewrite the files (default: only check they are up to date)")
-    verbose: bool = option(False, "(no library logs here; accepted for uniformity)")
-
-
 def main(flags: Flags) -> list[str]:
     """Check (or write) every file; returns the names that differed."""
-    stale = []
-    for name, (module, definition) in workflows().items():
-        path = DIRECTORY / name
-        text = render(module, definition)
-        if not path.exists() or path.read_text() != text:
-            stale.append(name)
-            if flags.write:
-                path.write_text(text)
-    for name in stale:
-        print(f"{'wrote' if flags.write else 'out of date'}: manifests/ch05/{name}")
-    if stale and not flags.write:
-        raise cli.UsageError(
-            f"{len(stale)} manifest(s) differ from the Hera definitions; run with --write"
-        )
-    done = "written" if flags.write else "stale"
-    print(f"{len(workflows())} workflows checked, {len(stale)} {done}")
-    return stale
+    files = {name: (module, w.to_yaml()) for name, (module, w) in workflows().items()}
+    return generated.sync(DIRECTORY, files, "chapters.ch05_workflows.manifests", flags.write)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 from hera.workflows import Steps, Workflow, script
 from hera.workflows import models as m
 
-from chapters.common import cli, workflow
+from chapters.common import book, cli, report, workflow
 from chapters.common.settings import DataSettings, option
 from chapters.common.workflow import argo, expr
 
@@ -54,10 +54,10 @@ MEMOIZE = m.Memoize(
 
 
 @script(constructor="runner", memoize=MEMOIZE, **argo.script_options())
-def ingest(key: str, max_age: str, out: str, dataset: str, num_examples: int, seed: int,
-           ingest_cost: int) -> dict:  # fmt: skip
+def ingest(key: str, max_age: str, out: str, dataset: str, data_dir: str, num_examples: int,
+           seed: int, ingest_cost: int) -> dict:  # fmt: skip
     """The expensive step, memoized: on a hit Argo (and the local runner) reuse its outputs."""
-    return load_and_preprocess(key, out, dataset, num_examples, seed, ingest_cost)
+    return load_and_preprocess(key, out, dataset, data_dir or None, num_examples, seed, ingest_cost)
 
 
 @script(**argo.script_options(cpu="250m", memory="256Mi"))
@@ -79,7 +79,7 @@ with Workflow(
     **argo.workflow_options("memoization"),
     entrypoint="pipeline",
     arguments=argo.defaults(
-        Settings(), "num_examples", "seed", "ingest_cost", "max_age",
+        Settings(), "data_dir", "num_examples", "seed", "ingest_cost", "max_age",
         out=f"{argo.DATA_MOUNT}/ch05/memoization", dataset="synthetic",
     ),
 ) as WORKFLOW:  # fmt: skip
@@ -91,7 +91,7 @@ with Workflow(
             arguments={
                 "key": key.result,
                 **argo.from_workflow(
-                    "max_age", "out", "dataset", "num_examples", "seed", "ingest_cost"
+                    "max_age", "out", "dataset", "data_dir", "num_examples", "seed", "ingest_cost"
                 ),
             }
         )
@@ -101,14 +101,14 @@ with Workflow(
 # ---------------------------------------------------------------------------- what ingestion does
 
 
-def load_and_preprocess(key, out, dataset, num_examples, seed, cost) -> dict:
+def load_and_preprocess(key, out, dataset, data_dir, num_examples, seed, cost) -> dict:
     """Load the split, then ``cost`` rounds of a 3x3 blur (the expensive preprocessing)."""
     import numpy as np
 
     from chapters.common.data import load_fashion_mnist
 
     start = time.perf_counter()
-    split = load_fashion_mnist("train", dataset, None, num_examples, seed)
+    split = load_fashion_mnist("train", dataset, data_dir, num_examples, seed)
     x = split.images[..., 0].astype(np.float32) / 255
     for _ in range(cost):
         padded = np.pad(x, ((0, 0), (1, 1), (1, 1)), mode="edge")
@@ -128,6 +128,7 @@ class Result:
     memoized_fraction: float = 0.0  # second run's time / first run's
     seconds_saved: float = 0.0
     cache_file: str = ""
+    claim: report.Claim | None = None
 
 
 def main(settings: Settings) -> Result:
@@ -137,7 +138,8 @@ def main(settings: Settings) -> Result:
     if not settings.keep_cache:
         cache_file.unlink(missing_ok=True)
     base = argo.defaults(
-        settings, "dataset", "num_examples", "seed", "ingest_cost", "max_age", out=str(out)
+        *(settings, "dataset", "data_dir", "num_examples", "seed", "ingest_cost", "max_age"),
+        out=str(out),
     )
     plan = [
         ("first run", base),
@@ -174,13 +176,17 @@ def main(settings: Settings) -> Result:
     cli.print_table(
         rows, ["run", "ingest step", "ingest s", "workflow s", "accuracy"], "Memoization"
     )
-    print(
-        f"\nClaim: with the same inputs the ingestion step was a cache {second['ingest']} and the "
+    pattern = [r["ingest"] for r in result.runs] == ["miss", "hit", "miss", "miss"]
+    result.claim = report.claim(
+        f"with the same inputs the ingestion step was a cache {second['ingest']} and the "
         f"workflow took {second['seconds']:.1f}s instead of {first['seconds']:.1f}s "
         f"({result.memoized_fraction:.0%}, {result.seconds_saved:.1f}s saved); a changed input: "
-        f"{result.runs[2]['ingest']}, an expired entry: {result.runs[3]['ingest']}."
+        f"{result.runs[2]['ingest']}, an expired entry: {result.runs[3]['ingest']}.",
+        pattern and result.seconds_saved > 0,
+        memoized_fraction=round(result.memoized_fraction, 3),
+        seconds_saved=round(result.seconds_saved, 2),
     )
-    print("Book: section 5.4, step memoization pattern.")
+    print(book.reference("5.4"))
     print(f"Wrote: {cache_file} (the cache), {out}/data-ingest-*.npz")
     return result
 

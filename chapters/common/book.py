@@ -18,6 +18,7 @@ CHAPTERS = {
     4: "Model serving patterns",
     5: "Workflow patterns",
     6: "Operation patterns",
+    8: "Overview of relevant technologies",
     9: "A complete implementation",
 }
 
@@ -33,10 +34,17 @@ class Section:
         return int(self.number.split(".")[0])
 
 
-CH2, CH3, CH4 = (
+CH2, CH3, CH4, CH5 = (
     f"chapters.{c}."
-    for c in ("ch02_data_ingestion", "ch03_distributed_training", "ch04_model_serving")
+    for c in (
+        "ch02_data_ingestion",
+        "ch03_distributed_training",
+        "ch04_model_serving",
+        "ch05_workflows",
+    )
 )
+
+CH8 = "chapters.ch08_basics."
 
 SECTIONS: tuple[Section, ...] = (
     Section("2.3", "Batching pattern", CH2 + "batching"),
@@ -45,14 +53,23 @@ SECTIONS: tuple[Section, ...] = (
     Section("3.2", "Parameter server pattern", CH3 + "parameter_server"),
     Section("3.3", "Collective communication pattern", CH3 + "collective_communication"),
     Section("3.4", "Elasticity and fault-tolerance pattern", CH3 + "fault_tolerance"),
+    Section("4.1", "What is model serving?", CH4 + "server"),
     Section("4.2", "Replicated services pattern", CH4 + "replicated_services"),
     Section("4.3", "Sharded services pattern", CH4 + "sharded_services"),
     Section("4.4", "Event-driven processing pattern", CH4 + "event_driven"),
-    Section("5.2", "Fan-in and fan-out patterns"),
-    Section("5.3", "Synchronous and asynchronous patterns"),
-    Section("5.4", "Step memoization pattern"),
-    Section("6.2", "Scheduling patterns"),
-    Section("6.3", "Metadata pattern"),
+    Section("5.2", "Fan-in and fan-out patterns", CH5 + "fan_in_fan_out"),
+    Section("5.3", "Synchronous and asynchronous patterns", CH5 + "sync_async"),
+    Section("5.4", "Step memoization pattern", CH5 + "memoization"),
+    Section("6.2", "Scheduling patterns", "chapters.ch06_operations.scheduling"),
+    Section("6.3", "Metadata pattern", "chapters.ch06_operations.metadata"),
+    Section("8.1", "TensorFlow: The machine learning framework", CH8 + "tensorflow_basics"),
+    Section(
+        "8.2",
+        "Kubernetes: The distributed container orchestration system",
+        CH8 + "kubernetes_basics",
+    ),
+    Section("8.3", "Kubeflow: Machine learning workloads on Kubernetes", CH8 + "kubeflow_tfjob"),
+    Section("8.4", "Argo Workflows: Container-native workflow engine", CH8 + "argo_basics"),
     Section("9.1", "Data ingestion"),
     Section("9.2", "Model training"),
     Section("9.3", "Model serving"),
@@ -75,3 +92,11 @@ def reference(number: str) -> str:
     """The last line of an example's summary: where in the book to read about it."""
     s = section(number)
     return f'Book: chapter {s.chapter} ("{CHAPTERS[s.chapter]}"), section {s.number} "{s.title}".'
+
+
+def section_of(module: str) -> Section:
+    """The section whose pattern lives in ``module`` (``chapters.ch02_data_ingestion.batching``)."""
+    for s in SECTIONS:
+        if s.module == module:
+            return s
+    raise KeyError(f"{module} is not in the book table (chapters/common/book.py)")

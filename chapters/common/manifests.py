@@ -538,11 +538,12 @@ def render_kubectl(directory: Path) -> Rendering:
         first = (proc.stderr.strip().splitlines() or ["failed"])[-1]
         out.problems.append(Problem(kfile, "", "", f"kubectl kustomize: {first}"))
         return out
-    origin = {(i.kind, i.name): i.file for i in render_python(directory).items}
+    origin = {(i.kind, i.namespace, i.name): i.file for i in render_python(directory).items}
     for doc in yaml.safe_load_all(proc.stdout):
         if doc is not None:
             probe = Item(kfile, doc)
-            out.items.append(Item(origin.get((probe.kind, probe.name), kfile), doc))
+            key = (probe.kind, probe.namespace, probe.name)
+            out.items.append(Item(origin.get(key, kfile), doc))
     return out
 
 

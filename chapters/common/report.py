@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chapters.common import book
+
 SUMMARY_ENV = "DMLP_SUMMARY"
 
 
@@ -50,10 +52,13 @@ def picture(path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-def section(reference: str) -> None:
-    """The last line of an example: the book section it illustrates, e.g. ``"2.4 Sharding"``."""
-    _SECTIONS.append(reference)
-    print(f"Book section: {reference} (Distributed Machine Learning Patterns)", flush=True)
+def section(number: str) -> str:
+    """The last line of an example: the book section it illustrates (``"2.4"``), from the book
+    table in :mod:`chapters.common.book`."""
+    line = book.reference(number)
+    _SECTIONS.append(number)
+    print(line, flush=True)
+    return line
 
 
 def write_summary(exit_code: int) -> None:

@@ -6,21 +6,15 @@ REST server. What they share lives here, so each pattern module shows only its m
 * :func:`serve`: register the models and serve them on ``host:port`` (see :func:`bind`), with
   quiet logs unless ``verbose`` (:func:`configure_logs`) and a body-size limit
   (:class:`BodyLimit`);
-* :func:`served_model`: the SavedModel to serve, a small one trained and exported once when the
-  reader has none;
 * :class:`PayloadTooLarge`: raise it from ``predict`` to answer 413.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import os
-import shutil
 import socket
 import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 import orjson
@@ -33,43 +27,7 @@ from kserve.protocol.infer_type import InferInput, InferRequest
 from kserve.protocol.rest.server import RESTServer
 from kserve.utils.numpy_codec import to_np_dtype
 
-from chapters.common.data import DATASET_CHOICES
 from chapters.common.errors import UsageError
-from chapters.common.settings import CommonSettings, option
-
-DEFAULT_MODEL_NAME = "fashion-mnist"
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelSettings(CommonSettings):
-    """Flags of examples that serve the SavedModel (see :func:`served_model`)."""
-
-    out: str = option("out/ch04", "directory for everything the example writes")
-    model_dir: str | None = option(
-        None,
-        "SavedModel version folder to serve, e.g. out/ch03_collective/saved_model/1 "
-        "(default: train a small model once into OUT/model/1)",
-    )
-    train_steps: int = option(300, "training steps of that small model", minimum=1)
-    dataset: str = option(
-        "auto",
-        "images for that small model and for the requests: auto (real Fashion-MNIST via TFDS, "
-        "else a synthetic stand-in, warns once), tfds or synthetic",
-        choices=DATASET_CHOICES,
-    )
-    data_dir: str | None = option(None, "where TFDS keeps (or downloads) datasets")
-
-    def model(self, log: Callable[[str], None] = print) -> Path:
-        """The SavedModel these settings name (trained first if needed)."""
-        return served_model(
-            self.model_dir,
-            self.out,
-            dataset=self.dataset,
-            data_dir=self.data_dir,
-            train_steps=self.train_steps,
-            seed=self.seed,
-            log=log,
-        )
 
 
 class PayloadTooLarge(Exception):
@@ -81,19 +39,18 @@ class PayloadTooLarge(Exception):
 
 def serve(
     models: Sequence,
-    host: str,
-    port: int,
+    settings,
     *,
-    max_body_bytes: int,
-    verbose: bool = False,
     errors: dict[type[Exception], int] | None = None,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve ``models`` (loaded ``kserve.Model`` objects) until SIGINT/SIGTERM.
 
-    ``errors`` maps more exception types to HTTP statuses (``PayloadTooLarge`` is 413 already);
+    ``settings`` gives ``host``, ``port``, ``max_body_bytes`` and ``verbose``. ``errors`` maps
+    more exception types to HTTP statuses (``PayloadTooLarge`` is 413 already);
     ``on_ready(base_url)`` is called once the port is bound.
     """
+    host, port, verbose = settings.host, settings.port, settings.verbose
     configure_logs(verbose)
 
     app = model_server.app
@@ -103,7 +60,7 @@ def serve(
             return JSONResponse(status_code=status, content={"error": str(exc)})
 
         app.add_exception_handler(kind, handler)
-    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     server = ModelServer(http_port=port, enable_grpc=False, workers=1)
     for model in models:
         model.enable_latency_logging = verbose
@@ -276,56 +233,3 @@ class ClientErrorsInOneLine(logging.Filter):
             record.msg, record.args = f"{type(exc).__name__}: {exc} (--verbose for more)", ()
             record.exc_info = None
         return True
-
-
-# ---------------------------------------------------------------------------- the model
-
-
-def served_model(
-    model_dir: str | None,
-    out: str,
-    *,
-    dataset: str = "auto",
-    data_dir: str | None = None,
-    train_steps: int = 300,
-    seed: int = 42,
-    log: Callable[[str], None] = print,
-) -> Path:
-    """The SavedModel version folder to serve.
-
-    ``model_dir`` if given (it must hold ``saved_model.pb``, e.g. ``.../saved_model/1``);
-    else ``OUT/model/1``, trained for ``train_steps`` batches and exported with the serving
-    signature of :mod:`chapters.common.export` the first time, reused afterwards.
-    """
-    if model_dir:
-        path = Path(model_dir)
-        if not (path / "saved_model.pb").is_file():
-            versions = sorted(p.parent.name for p in path.glob("*/saved_model.pb"))
-            hint = (
-                f"pass a version folder, e.g. {path / versions[0]}"
-                if versions
-                else "train one with chapter 3, or leave --model-dir out to train a small one"
-            )
-            raise UsageError(f"--model-dir {model_dir}: no SavedModel there ({hint})")
-        return path
-    path = Path(out) / "model" / "1"
-    if (path / "saved_model.pb").is_file():
-        return path
-    from chapters.common.data import load_fashion_mnist, normalize
-    from chapters.common.export import export_saved_model
-    from chapters.common.models import build_model
-    from chapters.common.tf_setup import tf as import_tf
-
-    import_tf(seed=seed)
-    log(f"no --model-dir: training a small CNN for {train_steps} steps, exporting it to {path}")
-    train = load_fashion_mnist("train", dataset, data_dir, 10_000, seed)
-    model = build_model("cnn")
-    data = train.to_dataset().map(normalize).shuffle(10_000, seed=seed).repeat().batch(64)
-    model.fit(data, steps_per_epoch=train_steps, epochs=1, verbose=0)
-    partial = path.with_name(f".{path.name}-{os.getpid()}")
-    export_saved_model(model, partial)
-    try:
-        partial.rename(path)  # whole or absent: a concurrent reader never sees half a model
-    except OSError:  # another process exported it first
-        shutil.rmtree(partial, ignore_errors=True)
-    return path

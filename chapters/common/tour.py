@@ -22,32 +22,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chapters.common import cli, report
+from chapters.common import book, cli, report
 from chapters.common.settings import Settings, option
 
-# The examples in book order. A chapter adds its rows here as it lands; a module that does not
-# exist (yet) is left out of the page.
-EXAMPLES: tuple[str, ...] = (
-    "ch02_data_ingestion.batching",
-    "ch02_data_ingestion.sharding",
-    "ch02_data_ingestion.caching",
-    "ch03_distributed_training.parameter_server",
-    "ch03_distributed_training.collective_communication",
-    "ch03_distributed_training.fault_tolerance",
-    "ch04_model_serving.replicated_services",
-    "ch04_model_serving.sharded_services",
-    "ch04_model_serving.event_driven",
-    "ch05_workflows.fan_in_fan_out",
-    "ch05_workflows.sync_async",
-    "ch05_workflows.memoization",
-    "ch06_operations.scheduling",
-    "ch06_operations.metadata",
-)
 
-# Pattern modules that run until stopped: the examples above start them for the reader.
-SERVERS_NOT_ON_TOUR = {
+# The examples in book order: every section of the book table that has a module, except those
+# that cannot run to the end on a laptop alone.
+def examples() -> tuple[str, ...]:
+    return tuple(
+        s.module.removeprefix("chapters.")
+        for s in book.SECTIONS
+        if s.module and s.module.removeprefix("chapters.") not in NOT_ON_TOUR
+    )
+
+
+# Modules that run until stopped (the examples start them for the reader) or need a cluster.
+NOT_ON_TOUR = {
     "ch04_model_serving.server": "started by replicated_services and sharded_services",
     "ch04_model_serving.router": "started by sharded_services",
+    "ch08_basics.kubernetes_basics": "needs a Kubernetes cluster (make kind-up deploy)",
 }
 
 
@@ -99,7 +92,7 @@ def title_of(module: str) -> str:
 
 
 def available(only: tuple[str, ...]) -> list[str]:
-    chosen = [m for m in EXAMPLES if not only or any(m.startswith(p) for p in only)]
+    chosen = [m for m in examples() if not only or any(m.startswith(p) for p in only)]
     return [m for m in chosen if importlib.util.find_spec(f"chapters.{m}") is not None]
 
 
@@ -161,10 +154,10 @@ def render(stops: list[Stop], out: Path) -> Path:
             for p in stop.pictures
         )
         trouble = "<pre>" + esc("\n".join(stop.last_lines)) + "</pre>" if stop.last_lines else ""
-        where = esc(", ".join(stop.sections) or stop.title)
+        where = esc(" ".join(book.reference(n) for n in stop.sections) or stop.title)
         sections.append(
             f'<section id="{anchor}" data-module="{esc(stop.module)}"><h2>{esc(stop.title)}</h2>'
-            f"<p class=where>Book section: {where} &middot; <code>python -m chapters."
+            f"<p class=where>{where} &middot; <code>python -m chapters."
             f"{esc(stop.module)}</code> &middot; exit code {stop.exit_code} &middot; "
             f"{stop.seconds:.1f} s</p><ul>{claims or '<li class=bad>no claim reported</li>'}"
             f"</ul>{pictures}{trouble}</section>"

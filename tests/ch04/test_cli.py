@@ -35,7 +35,8 @@ def test_bad_input_is_one_line(module, args, needle):
 
 
 @pytest.mark.parametrize(
-    "module", ["server", "router", "client", "replicated_services", "sharded_services"]
+    "module",
+    ["server", "router", "client", "replicated_services", "sharded_services", "event_driven"],
 )
 def test_help_has_plain_words(module):
     proc = run_module(M + module, "--help", timeout=180)

@@ -91,9 +91,9 @@ def test_plot_is_written_under_out(result, tmp_path_factory):
 
 
 def test_timeline_rows_line_up():
-    from chapters.ch04_model_serving.timeline import timeline_rows
+    from chapters.ch04_model_serving.timeline import Run, timeline_rows
 
-    run = ed.Run("x", timeline=[(0.0, 0, 1), (1.0, 5, 3), (2.0, 0, 1)])
+    run = Run("x", timeline=[(0.0, 0, 1), (1.0, 5, 3), (2.0, 0, 1)])
     rows = timeline_rows({"fixed": run, "autoscaled": run}, 0.5, 1.5)
     assert [r[:2] for r in rows] == [("0.0", ""), ("0.5", "*"), ("1.0", "*"), ("1.5", ""),
                                      ("2.0", "")]  # fmt: skip

@@ -241,3 +241,65 @@ def test_model_dir_without_version_folder_says_which_to_pass(model_dir):
     parent = str(Path(model_dir).parent)
     proc = run_module("chapters.ch04_model_serving.server", "--model-dir", parent, timeout=120)
     assert proc.returncode == 2 and f"e.g. {model_dir}" in proc.stderr
+
+
+def test_the_readmes_curl_commands_paste_and_work(base, url):
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "chapters" / "ch04_model_serving" / "README.md").read_text()
+    lines = [line for line in readme.splitlines() if line.startswith("curl ")]
+    assert len(lines) == 2
+    answers = []
+    for line in lines:
+        command = shlex.split(line.replace("http://127.0.0.1:8080", base))
+        proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        answers.append(json.loads(proc.stdout))
+    assert answers[0] == {"name": "fashion-mnist", "ready": True}
+    direct = requests.post(url, data=SAMPLE_REQUEST.read_bytes(), timeout=60).json()
+    assert answers[1] == direct and len(direct["predictions"]) == 3
+
+
+def test_the_client_reports_the_servers_answers(base, tf_serving):
+    from chapters.ch04_model_serving import client
+
+    result = client.main(client.Settings(url=base, dataset="synthetic", num_examples=8))
+    test = synthetic_split("test", 8, seed=42)
+    expected = tf_serving(test.images.reshape(-1, 28, 28))["class_id"]
+    assert [p["class_id"] for p in result.predictions] == expected.tolist()
+    assert result.accuracy == float(np.mean(expected == test.labels))
+
+
+def test_the_client_reads_tf_servings_answers_too(tf_serving):
+    """TF Serving answers {"class_id", "probabilities"} per instance, without a class name."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from chapters.ch04_model_serving import client
+
+    class TFServing(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server API
+            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            outputs = tf_serving(np.array(body["instances"], np.float32))
+            answer = [
+                {"class_id": int(c), "probabilities": p.tolist()}
+                for c, p in zip(outputs["class_id"], outputs["probabilities"], strict=True)
+            ]
+            data = json.dumps({"predictions": answer}).encode()
+            self.send_response(200)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), TFServing) as stub:
+        threading.Thread(target=stub.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{stub.server_address[1]}"
+        result = client.main(client.Settings(url=url, dataset="synthetic", num_examples=5))
+        stub.shutdown()
+    test = synthetic_split("test", 5, seed=42)
+    expected = tf_serving(test.images.reshape(-1, 28, 28))["class_id"]
+    assert [p["class_id"] for p in result.predictions] == expected.tolist()
+    assert result.accuracy == float(np.mean(expected == test.labels))
+    assert "class_name" not in result.predictions[0]

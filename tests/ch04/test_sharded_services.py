@@ -50,7 +50,7 @@ def test_one_shard_refuses_the_big_request(result):
 
 @pytest.mark.slow
 def test_merged_output_equals_unsharded_in_order(result):
-    assert result.equal  # the claim
+    assert result.claim_holds  # the claim
     assert len(result.sharded) == 301  # not divisible by 3 shards nor by 64
     np.testing.assert_allclose(
         [p["probabilities"] for p in result.sharded],
@@ -102,7 +102,8 @@ def test_router_splits_and_merges_like_the_cluster_does(model_dir):
             assert not is_ready(base)  # a shard is gone: the router is not ready
             lost = requests.post(base + ":predict", json={"instances": to_instances(images)})
             assert lost.status_code == 503
-        assert not [line for line in router.lines() if "Traceback" in line]
+        own = router.lines("router")  # its own lines only: no KServe/uvicorn logs, no traceback
+        assert own and all(line.startswith("[router:") for line in own), own
 
 
 def test_router_is_not_ready_without_its_shards():

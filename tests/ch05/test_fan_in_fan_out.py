@@ -10,6 +10,7 @@ def test_training_steps_overlap_and_the_ensemble_takes_the_top_two(out_dir):
     )
     result = main(settings)
     assert result.overlap  # every training step was running at one same moment
+    assert result.claim.held
     assert set(result.accuracy) == {"cnn", "dropout", "batch_norm"}
     ranked = sorted(result.accuracy, key=result.accuracy.get, reverse=True)
     assert sorted(result.members) == sorted(ranked[:2])

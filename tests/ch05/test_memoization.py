@@ -12,6 +12,7 @@ def test_same_inputs_hit_the_cache_changed_or_expired_ones_miss(out_dir):
     result = main(Settings(**TINY, out=out_dir))
     ingest = [r["ingest"] for r in result.runs]
     assert ingest == ["miss", "hit", "miss", "miss"]
+    assert result.claim.held and result.seconds_saved > 0
     first, second = result.runs[0], result.runs[1]
     assert second["accuracy"] == first["accuracy"]  # the cached outputs fed the next step
     entries = json.loads(open(result.cache_file).read())

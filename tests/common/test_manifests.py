@@ -52,6 +52,14 @@ def test_python_renderer_matches_kubectl_kustomize():
         return sorted((json.dumps(i.doc, sort_keys=True) for r in found for i in r.items), key=len)
 
     assert objects("python") == objects("kubectl")
+    # every object kubectl rendered is traced back to the file that defines it
+    for rendering in mf.renderings(MANIFESTS, "kubectl"):
+        for item in rendering.items:
+            assert Path(item.file).name != "kustomization.yaml", item.label
+            names = {
+                d["metadata"]["name"] for d in yaml.safe_load_all(Path(item.file).read_text()) if d
+            }
+            assert item.name in names, (item.label, item.file)
 
 
 def test_make_validate_runs_this_validator_on_the_manifests():
@@ -91,6 +99,11 @@ def containers(doc):
     ]
 
 
+def parser_of(module: str):
+    mod = importlib.import_module(module)
+    return mod.Settings.parser() if hasattr(mod, "Settings") else mod.build_parser()
+
+
 def test_container_commands_run_real_modules_with_accepted_flags():
     checked = 0
     for rendering in mf.renderings(MANIFESTS, "python"):
@@ -101,10 +114,19 @@ def test_container_commands_run_real_modules_with_accepted_flags():
                     continue
                 module = command[2]
                 assert importlib.util.find_spec(module), f"{item.file}: no module {module}"
-                parser = importlib.import_module(module).build_parser()
-                parser.parse_args(container.get("args", []))  # SystemExit on an unknown flag
+                parser_of(module).parse_args(container.get("args", []))  # exits on a bad flag
                 checked += 1
     assert checked >= 3
+
+
+def test_the_smoke_client_flags_are_accepted():
+    """scripts/smoke.sh and tests/kind run the chapter 4 client with these flags."""
+    smoke = (ROOT / "scripts/smoke.sh").read_text()
+    flags = ["--dataset", "synthetic", "--num-examples", "20", "--print-classes"]
+    assert " ".join(flags) in smoke
+    args = ["--url", "http://x", "--model-name", "fashion-mnist-tf", *flags]
+    parsed = parser_of("chapters.ch04_model_serving.client").parse_args(args)
+    assert parsed.print_classes and parsed.model_name == "fashion-mnist-tf"
 
 
 # ----------------------------------------------------------------------------- schema conversion

@@ -25,7 +25,7 @@ async def body_length(scope, receive, send):
     await send({"type": "http.response.body", "body": str(size).encode()})
 
 
-def call(chunks: list[bytes], length: int | None, max_bytes: int = 1000):
+def call(chunks: list[bytes], length: int | None, max_bytes: int = 1000, drain: int | None = None):
     """Send ``chunks`` through BodyLimit; return (status, body, chunks the middleware read)."""
     headers = [] if length is None else [(b"content-length", str(length).encode())]
     scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
@@ -40,7 +40,7 @@ def call(chunks: list[bytes], length: int | None, max_bytes: int = 1000):
     async def send(message):
         sent.append(message)
 
-    asyncio.run(serving.BodyLimit(body_length, max_bytes)(scope, receive, send))
+    asyncio.run(serving.BodyLimit(body_length, max_bytes, drain)(scope, receive, send))
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return sent[0]["status"], body, len(read)
 
@@ -53,6 +53,11 @@ def test_body_over_the_limit_is_read_to_its_end_then_413():
     status, body, read = call([b"x" * 600] * 5, 3000)
     assert status == 413 and "over 1000 bytes" in json.loads(body)["error"]
     assert read == 5  # drained: a client still sending reads the 413, not a reset
+
+
+def test_an_absurd_body_is_not_read_forever():
+    status, _body, read = call([b"x" * 600] * 100, None, drain=3000)
+    assert status == 413 and read == 6  # stops past drain_bytes (the connection then closes)
 
 
 def test_chunked_body_without_length_is_limited_too():
@@ -123,20 +128,3 @@ def test_bind_listens_on_the_host_asked_and_refuses_a_busy_port():
     finally:
         sock.close()
     assert isinstance(sock, socket.socket)
-
-
-def test_served_model_names_the_version_folder(tmp_path):
-    (tmp_path / "saved_model" / "3").mkdir(parents=True)
-    (tmp_path / "saved_model" / "3" / "saved_model.pb").write_bytes(b"")
-    with pytest.raises(UsageError, match="pass a version folder, e.g. .*saved_model/3"):
-        serving.served_model(str(tmp_path / "saved_model"), str(tmp_path))
-    with pytest.raises(UsageError, match="no SavedModel there"):
-        serving.served_model(str(tmp_path / "nothing"), str(tmp_path))
-    assert serving.served_model(str(tmp_path / "saved_model" / "3"), "unused").name == "3"
-
-
-def test_settings_declare_the_model_flags_once():
-    settings = serving.ModelSettings.from_argv(["--model-dir", "m/1", "--train-steps", "5"])
-    assert settings.model_dir == "m/1" and settings.train_steps == 5
-    with pytest.raises(SystemExit):
-        serving.ModelSettings.from_argv(["--num-examples", "3"])  # serving has no such flag

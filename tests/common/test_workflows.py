@@ -18,7 +18,7 @@ import time
 import pytest
 
 from chapters.common import workflow
-from chapters.common.workflow import report, spec
+from chapters.common.workflow import spec, timing
 from tests.conftest import ROOT
 
 
@@ -73,7 +73,7 @@ def test_dag_runs_each_task_after_what_it_depends_on():
     n = {x: result.node(x) for x in "abcd"}
     assert n["b"].started >= n["a"].finished and n["c"].started >= n["a"].finished
     assert n["d"].started >= max(n["b"].finished, n["c"].finished)
-    assert report.overlapping([n["b"], n["c"]])  # independent branches ran side by side
+    assert timing.overlapping([n["b"], n["c"]])  # independent branches ran side by side
 
 
 def test_steps_groups_run_in_order_and_members_together():
@@ -84,7 +84,7 @@ def test_steps_groups_run_in_order_and_members_together():
     x, y = result.node("x"), result.node("y")
     assert min(x.started, y.started) >= result.node("first").finished
     assert result.node("last").started >= max(x.finished, y.finished)
-    assert report.overlapping([x, y])
+    assert timing.overlapping([x, y])
 
 
 def test_fan_out_with_items_overlaps_and_fans_in_as_a_json_list():
@@ -100,7 +100,7 @@ def test_fan_out_with_items_overlaps_and_fans_in_as_a_json_list():
     add = py("add", "import json; print(sum(json.loads('{{inputs.parameters.xs}}')))", ["xs"])
     result = run(wf(fan, square, add)).raise_for_status()
     children = [result.node(f"sq({i}:{i + 1})") for i in range(3)]
-    assert report.overlapping(children)
+    assert timing.overlapping(children)
     assert result.node("sum").outputs["result"] == "14"
 
 
@@ -451,3 +451,39 @@ def _alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_the_command_line_runs_a_yaml_file_and_reports_each_step(tmp_path):
+    from tests.conftest import assert_one_line_error, run_module
+
+    path = "manifests/ch05/async-pipeline.yaml"
+    proc = run_module(
+        "chapters.common.workflow.local", "--file", path, "--arguments", "unit_seconds=0.1"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Workflow async-pipeline: Succeeded" in proc.stdout
+    assert proc.stdout.count("Succeeded  async-pipeline.") == 5  # one line per finished step
+    bad = run_module("chapters.common.workflow.local", "--file", path, "--arguments", "speed=9")
+    assert_one_line_error(bad, "unknown workflow argument", "speed")
+
+
+def test_a_memo_key_argo_would_refuse_fails_the_step(tmp_path):
+    bad = copy.deepcopy(INGEST)
+    bad["memoize"]["key"] = "ingest_{{inputs.parameters.n}}"  # '_' is not allowed by Argo
+    steps = {"name": "main", "steps": [[task("ingest", "ingest", n=1, log=tmp_path / "l")]]}
+    result = run(wf(steps, bad), cache_dir=tmp_path / "cache")
+    assert result.phase == "Failed" and "invalid cache key 'ingest_1'" in result.message
+
+
+def test_nested_templates_dependencies_lists_and_input_defaults():
+    inner = {"name": "inner", "inputs": {"parameters": [{"name": "who", "default": "world"}]},
+             "steps": [[task("hello", "echo", msg="hello {{inputs.parameters.who}}")]]}  # fmt: skip
+    dag = {"name": "main", "dag": {"tasks": [
+        task("first", "inner"),
+        {**task("second", "inner", who="again"), "dependencies": ["first"]},
+    ]}}  # fmt: skip
+    result = run(wf(dag, inner, ECHO)).raise_for_status()
+    hellos = {n.id: n for n in result.leaves()}
+    assert hellos["t.first.hello"].outputs["result"] == "hello world"
+    assert hellos["t.second.hello"].outputs["result"] == "hello again"
+    assert hellos["t.second.hello"].started >= hellos["t.first.hello"].finished

@@ -12,6 +12,7 @@ than with pytest's bare timeout.
 from __future__ import annotations
 
 import copy
+import importlib
 import os
 import shutil
 import subprocess
@@ -265,6 +266,9 @@ def test_the_e2e_fault_tolerance_job_is_a_valid_tfjob(tmp_path):
         (ROOT / "manifests/base/pvc.yaml").read_text())]  # fmt: skip
     (tmp_path / "job.yaml").write_text(yaml.safe_dump_all(docs))
     assert manifests.validate_path(tmp_path / "job.yaml") == []
+    container = docs[0]["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
+    module = importlib.import_module(container["command"][2])
+    module.Settings.parser().parse_args(container["args"])  # exits 2 on a flag it does not know
 
 
 def test_pytest_timeout_exceeds_every_cluster_wait():

@@ -59,8 +59,12 @@ def script_options(cpu: str = "250m", memory: str = "512Mi", data: bool = True) 
 
 
 def defaults(settings, *names: str, **overrides: str) -> dict[str, str]:
-    """Workflow arguments from an example's settings (declared once), e.g. ``seed: "42"``."""
-    return {**{n: str(getattr(settings, n)) for n in names}, **overrides}
+    """Workflow arguments from an example's settings (declared once), e.g. ``seed: "42"``.
+
+    Argo parameters are text: ``None`` (a flag left out) becomes ``""``.
+    """
+    values = {n: getattr(settings, n) for n in names}
+    return {**{n: "" if v is None else str(v) for n, v in values.items()}, **overrides}
 
 
 def from_workflow(*names: str) -> dict[str, str]:

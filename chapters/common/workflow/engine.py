@@ -31,6 +31,7 @@ from chapters.common.workflow.cache import MemoCache
 
 PROJECT_ROOT = Path(chapters.__file__).resolve().parents[1]
 DONE = ("Succeeded", "Failed", "Error", "Skipped", "Omitted")
+SHOWN_WARNINGS: set[str] = set()
 HEARTBEAT = 10.0  # seconds between "still running" lines of a long step
 RESULT_LIMIT = 256 * 1024  # Argo keeps the last 256 kB of stdout as outputs.result
 
@@ -545,11 +546,11 @@ class Engine:
             node = done[name]
             phase = node.phase
             mapping = {"Errored": "Error"}
-            if result == "AnySucceeded":
+            with self.lock:  # other tasks' threads add nodes meanwhile
                 kids = [n for n in self.nodes.values() if n.parent == node.id]
+            if result == "AnySucceeded":
                 return any(k.phase == "Succeeded" for k in kids) or phase == "Succeeded"
             if result == "AllFailed":
-                kids = [n for n in self.nodes.values() if n.parent == node.id]
                 return bool(kids) and all(k.phase in ("Failed", "Error") for k in kids)
             if result == "Daemoned":
                 return False
@@ -607,6 +608,7 @@ class Engine:
 
     def run_process(self, t, kind, record, scope, attempt):
         node_dir = self.work_dir / _safe(record.id) / f"attempt-{attempt}"
+        shutil.rmtree(node_dir, ignore_errors=True)  # a reused work dir: no stale outputs
         fs = node_dir / "fs"
         fs.mkdir(parents=True, exist_ok=True)
 
@@ -718,9 +720,12 @@ class Engine:
                 if process.poll() is None:
                     _kill(process)
         stdout, stderr = stdout_path.read_text(), stderr_path.read_text()
-        if self.echo:
-            for text in stderr.splitlines():
+        for text in stderr.splitlines():
+            if self.echo:
                 print(f"[{record.name}] {text}", flush=True)
+            elif text.startswith("WARNING: ") and text not in SHOWN_WARNINGS:
+                SHOWN_WARNINGS.add(text)  # our own warnings reach the reader, once per command
+                print(text, file=sys.stderr, flush=True)
         return code, stdout, stderr
 
     def run_resource(self, t, record, scope):

@@ -1,4 +1,4 @@
-"""Reading a run's record: overlap, critical path, a text timeline and a Gantt chart (chapter 5)."""
+"""Timing of a run: overlap, critical path, a text timeline and a Gantt chart (chapter 5)."""
 
 from __future__ import annotations
 

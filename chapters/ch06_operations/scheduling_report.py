@@ -1,0 +1,133 @@
+"""Claims, plots and the summary table of ``scheduling.py`` (chapter 6, section 6.2)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chapters.ch06_operations.cluster_sim import Cluster, busy_series, team_weights
+from chapters.common import cli
+from chapters.common import report as claims_report
+
+if TYPE_CHECKING:  # annotations only: scheduling imports this module
+    from chapters.ch06_operations.scheduling import Settings
+
+
+def claims(settings: Settings, stats: dict[str, dict]) -> dict:
+    weights = team_weights(settings.team_weights)
+    target = {t: w / sum(weights.values()) for t, w in weights.items()}
+    out: dict = {"target_shares": target}
+    for s in stats.values():
+        s["share_error"] = max(abs(s["shares"][t] - target[t]) for t in target)
+    if "pods-fifo" in stats:
+        out["pods_deadlock_at"] = stats["pods-fifo"]["deadlock_at"]
+        out["pods_wasted"] = stats["pods-fifo"]["wasted_worker_seconds"]
+    for name in ("gang", "fair-share", "priority", "elastic"):
+        if name in stats:
+            out.setdefault("gang_policies_wasted", 0.0)
+            out["gang_policies_wasted"] += stats[name]["wasted_worker_seconds"]
+            out["gang_policies_deadlocked"] = out.get("gang_policies_deadlocked", False) or (
+                stats[name]["deadlock_at"] is not None
+            )
+    if "fair-share" in stats:
+        out["fair_share_error"] = stats["fair-share"]["share_error"]
+        out["fair_share_within_tolerance"] = out["fair_share_error"] <= settings.share_tolerance
+    if "priority" in stats:
+        out["high_priority_worst_wait"] = stats["priority"]["worst_high_priority_wait"]
+        out["high_priority_within_grace"] = (
+            out["high_priority_worst_wait"] <= settings.preemption_grace + 1e-9
+        )
+    if "elastic" in stats and "gang" in stats:
+        e, g = stats["elastic"], stats["gang"]
+        out["elastic_utilisation_gain"] = e["utilisation"] - g["utilisation"]
+        out["elastic_shrunk"], out["elastic_grown"] = e["shrunk"], e["grown"]
+    return out
+
+
+def plot(settings: Settings, clusters: dict[str, Cluster], stats: dict[str, dict]) -> list:
+    def timeline(ax) -> None:
+        for name, cluster in clusters.items():
+            times, useful, held = busy_series(cluster)
+            line = ax.step([t / 60 for t in times], useful, where="post", label=f"{name}: busy",
+                           lw=1)  # fmt: skip
+            if any(held):
+                ax.step([t / 60 for t in times], held, where="post", ls="--", lw=3,
+                        color=line[0].get_color(), label=f"{name}: held, cannot run")  # fmt: skip
+        ax.set(xlabel="minutes (the first two hours)", ylabel="workers", xlim=(0, 120))
+        ax.legend(fontsize=7, loc="center right")
+
+    def shares(ax) -> None:
+        names = list(stats)
+        for i, team in enumerate(team_weights(settings.team_weights)):
+            ax.bar([k + i * 0.25 for k in range(len(names))],
+                   [stats[n]["shares"][team] for n in names], width=0.25, label=team)  # fmt: skip
+        for share in claims(settings, stats)["target_shares"].values():
+            ax.axhline(share, ls=":", lw=1, color="grey")
+        ax.set_xticks([k + 0.25 for k in range(len(names))], names)
+        ax.set(ylabel="share of workers while every team waits")
+        ax.legend(fontsize=7)
+
+    out = cli.writable_dir(settings.out)
+    return [
+        cli.save_plot(timeline, out / "ch06_scheduling_timeline.png", "Workers doing useful work"),
+        cli.save_plot(shares, out / "ch06_scheduling_shares.png", "Team shares (dotted: weights)"),
+    ]
+
+
+def report(settings: Settings, stats: dict, found: dict, paths: list[str]) -> claims_report.Claim:
+    rows = [
+        (name, f"{s['jobs_done']}/{s['jobs']}", s["utilisation"], s["mean_jct"] / 60,
+         s["worst_wait"] / 60, s["wasted_worker_seconds"] / 3600, s["share_error"],
+         s["preempted"], s["shrunk"] + s["grown"])
+        for name, s in stats.items()
+    ]  # fmt: skip
+    cli.print_table(
+        rows,
+        [
+            "policy",
+            "done",
+            "utilisation",
+            "mean JCT min",
+            "worst wait min",
+            "held idle worker-h",
+            "share error",
+            "preempted",
+            "resizes",
+        ],  # fmt: skip
+        title=f"Scheduling {settings.num_jobs} jobs on {settings.num_workers} workers",
+    )
+    parts = []
+    if "pods_deadlock_at" in found:
+        when = found["pods_deadlock_at"]
+        wasted = found["pods_wasted"] / 3600
+        parts.append(
+            f"pod-by-pod deadlocked at t={when:.0f} s holding all {settings.num_workers} workers "
+            f"idle ({wasted:.1f} worker-h)"
+            if when is not None
+            else f"pod-by-pod held {wasted:.1f} worker-h idle"
+        )
+    if "gang_policies_wasted" in found:
+        parts.append(f"gang policies wasted {found['gang_policies_wasted']:.0f} worker-s")
+    if "fair_share_error" in found:
+        parts.append(
+            f"fair share within {found['fair_share_error']:.3f} of the weights "
+            f"(tolerance {settings.share_tolerance})"
+        )
+    if "high_priority_worst_wait" in found:
+        parts.append(
+            f"high priority started within {found['high_priority_worst_wait']:.0f} s "
+            f"(grace {settings.preemption_grace:.0f} s)"
+        )
+    if "elastic_utilisation_gain" in found:
+        parts.append(f"elastic +{found['elastic_utilisation_gain']:.2f} utilisation over gang "
+                     f"({found['elastic_shrunk']} shrinks)")  # fmt: skip
+    held = (
+        found.get("pods_deadlock_at") is not None or found.get("pods_wasted", 0) > 0
+    ) and not found.get("gang_policies_deadlocked", False)
+    held = held and found.get("fair_share_within_tolerance", True)
+    held = held and found.get("high_priority_within_grace", True)
+    held = held and found.get("elastic_utilisation_gain", 0.0) >= 0
+    print()
+    made = claims_report.claim("; ".join(parts) + ".", held, **{
+        k: v for k, v in found.items() if k != "target_shares"})  # fmt: skip
+    claims_report.section("6.2")
+    return made

@@ -1,0 +1,55 @@
+"""What a reader sees: each example prints its own lines, ends with its claim, book section and
+what it wrote, and writes only under --out."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_module
+
+NOISE = re.compile(r"absl|cuda|Deprecat|Traceback|kserve|uvicorn| INFO|^[EWI]0000")
+TENSORFLOW_STARTUP = ("WARNING: All log messages", "I0000", "E0000", "W0000")
+
+
+def own_lines(text: str) -> list[str]:
+    """Lines other than TensorFlow's C++ start-up (chapters.common.tf_setup's concern)."""
+    return [line for line in text.splitlines() if not line.startswith(TENSORFLOW_STARTUP)]
+
+
+def check(proc, out: Path, section: str, written: list[str]) -> list[str]:
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = own_lines(proc.stdout + proc.stderr)
+    assert not [line for line in lines if NOISE.search(line)], lines
+    ending = proc.stdout.strip().splitlines()[-3:]
+    assert ending[0].startswith("Claim: ") and section in ending[1], ending
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert files == written, files
+    return lines
+
+
+def test_event_driven_output(tmp_path):
+    out = tmp_path / "out"
+    proc = run_module(
+        "chapters.ch04_model_serving.event_driven",
+        *("--duration", "2", "--spike-start", "0.5", "--spike-end", "1", "--tail", "0.5"),
+        *("--images-per-event", "0", "--io-ms", "20", "--out", str(out)),
+        timeout=180,
+    )
+    check(proc, out, "4.4", ["ch04_event_driven.png"])
+    assert f"Wrote: {out / 'ch04_event_driven.png'}" in proc.stdout
+
+
+@pytest.mark.slow
+def test_sharded_services_output(tmp_path, model_dir):
+    out = tmp_path / "out"
+    proc = run_module(
+        "chapters.ch04_model_serving.sharded_services",
+        *("--num-shards", "2", "--request-size", "40", "--max-instances", "16"),
+        *("--model-dir", model_dir, "--dataset", "synthetic", "--out", str(out)),
+        timeout=600,
+    )
+    lines = check(proc, out, "4.3", [])
+    assert "Claim: the merged sharded answer equals the unsharded one: yes" in "\n".join(lines)

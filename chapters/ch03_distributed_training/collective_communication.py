@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from chapters.common import book, cli, report
+from chapters.common import cli, report
 from chapters.common import distributed as dist
 from chapters.common.cluster import LocalCluster, cluster_spec, is_chief
 from chapters.common.data import load_fashion_mnist, normalize
@@ -171,7 +171,7 @@ def summarise(settings: Settings, result: Result) -> None:
         accuracy=round(result.accuracy, 3),
         examples_per_s=round(result.examples_per_s),
     )
-    print(book.reference("3.3"))
+    report.section("3.3")
     print(f"Wrote: {', '.join(result.saved_models)}, {result.plot}, {settings.out}/reports/")
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from chapters.ch03_distributed_training import collective_communication as cc
 from chapters.ch03_distributed_training import parameter_server as ps
-from chapters.common import book, cli, report
+from chapters.common import cli, report
 from chapters.common import distributed as dist
 from chapters.common.cluster import LocalCluster, TaskFailed, cluster_spec
 from chapters.common.errors import UsageError
@@ -289,7 +289,7 @@ def summarise(settings: Settings, result: Result) -> None:
     )
     figures = {"resumed_at": c.resumed_at, "final_loss": c.final_loss} if c else {}
     report.claim("; ".join(claims), held, **figures)
-    print(book.reference("3.4"))
+    report.section("3.4")
     print(f"Wrote: {settings.out}/")
 
 

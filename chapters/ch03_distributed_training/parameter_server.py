@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from chapters.common import book, cli, report
+from chapters.common import cli, report
 from chapters.common import distributed as dist
 from chapters.common.cluster import LocalCluster, cluster_spec
 from chapters.common.data import load_fashion_mnist, normalize
@@ -231,7 +231,7 @@ def launch(settings: Settings) -> Result:
         steps_applied=result.steps_applied,
         final_loss=round(result.losses[-1], 4),
     )
-    print(book.reference("3.2"))
+    report.section("3.2")
     print(
         f"Wrote: {Path(settings.out, 'saved_model', '1')}, {result.plot}, {settings.out}/reports/"
     )

@@ -221,7 +221,7 @@ def run_ps(settings: Settings, log) -> PsOutcome:
     )
     fired = threading.Event()
     hook = kill_at(victim, "chief-0", settings.kill_at_epoch, log, fired)
-    result = ps.run_local(job, hook=hook)
+    result = ps.run_local(job, hook=hook, marks={f"{victim} killed": settings.kill_at_epoch})
     if result.tasks_lost:
         log(
             f"the coordinator logged UnavailableError for {', '.join(result.tasks_lost)}: the "
@@ -249,7 +249,7 @@ def main(settings: Settings) -> Result:
                 Path(settings.out, "loss_with_kill.png"),
                 curves,
                 "All-reduce with BackupAndRestore: a worker killed, the job resumed",
-                marks={"kill": settings.kill_at_epoch},
+                marks={f"worker-{settings.num_workers - 1} killed": settings.kill_at_epoch},
             )
         )
     result = Result(collective, ps_outcome, plot)

@@ -152,11 +152,11 @@ class Result:
     plot: str
 
 
-def run_local(settings: Settings, hook=None) -> Result:
+def run_local(settings: Settings, hook=None, marks: dict[str, float] | None = None) -> Result:
     """Start every task locally, wait for the coordinator, stop the servers; read its report.
 
     ``hook(cluster)``, when given, returns an ``on_line`` callback that sees every task's lines
-    (section 3.4 uses it to kill a worker mid-training).
+    (section 3.4 uses it to kill a worker mid-training); ``marks`` label epochs on the plot.
     """
     settings = dist.resolve_dataset(settings)
     dist.clear_reports(settings.out)
@@ -186,6 +186,7 @@ def run_local(settings: Settings, hook=None) -> Result:
                 Path(settings.out, "loss.png"),
                 {"coordinator (all workers' steps)": (r["epochs"], r["losses"])},
                 f"Parameter server: loss ({settings.num_workers} workers, {settings.num_ps} ps)",
+                marks=marks,
             )
         ),
     )

@@ -283,23 +283,3 @@ def save_plot(draw: Callable[[Any], None], path: str | os.PathLike, title: str =
     finally:
         plt.close(fig)
     return report.picture(path)
-
-
-def to_argv(**flags: Any) -> list[str]:
-    """Turn keyword arguments back into flags: ``num_epochs=2`` -> ``["--num-epochs", "2"]``.
-
-    ``None`` and ``False`` are left out, ``True`` is a bare flag, lists are comma-joined. A
-    launcher uses it to start tasks of the same module with the same configuration.
-    """
-    argv: list[str] = []
-    for key, value in flags.items():
-        flag = "--" + key.replace("_", "-")
-        if value is None or value is False:
-            continue
-        if value is True:
-            argv.append(flag)
-        elif isinstance(value, list | tuple):
-            argv += [flag, ",".join(map(str, value))]
-        else:
-            argv += [flag, str(value)]
-    return argv

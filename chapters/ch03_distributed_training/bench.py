@@ -25,6 +25,7 @@ from pathlib import Path
 
 from chapters.ch03_distributed_training import collective_communication as cc
 from chapters.ch03_distributed_training import parameter_server as ps
+from chapters.ch03_distributed_training import raw_tf
 from chapters.common import cli
 from chapters.common.bench import case
 from chapters.common.cluster import LocalCluster, cluster_spec
@@ -36,18 +37,13 @@ CASES = {"MWMS 2 workers": (2, 0), "PS 2 ps + 2 workers": (2, 2)}
 def raw(workers: int, num_ps: int, size: dict) -> float:
     """examples/s of ``raw_tf.py`` with ``workers`` (and ``num_ps``) tasks on this machine."""
     mode = "ps" if num_ps else ("mwms" if workers > 1 else "single")
-    args = [
-        "--mode",
-        mode,
-        "--global-batch",
-        str(size["global_batch"]),
-        "--steps",
-        str(size["steps"]),
-        "--epochs",
-        str(size["epochs"]),
-        "--examples",
-        str(size["n"]),
-    ]
+    args = raw_tf.Settings(
+        mode=mode,
+        global_batch_size=size["global_batch"],
+        steps_per_epoch=size["steps"],
+        num_epochs=size["epochs"],
+        num_examples=size["n"],
+    ).argv()
     spec = cluster_spec(num_workers=workers, num_ps=num_ps, chief=bool(num_ps))
     tasks = None if num_ps else [f"worker-{i}" for i in range(workers)]
     with LocalCluster(spec, RAW, args, tasks=tasks, echo=False) as cluster:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from chapters.common import cli
+from chapters.common import cli, report
 from chapters.common import distributed as dist
 from chapters.common.cluster import LocalCluster, cluster_spec, is_chief
 from chapters.common.data import load_fashion_mnist, normalize
@@ -134,7 +134,7 @@ def launch(settings: Settings) -> Result:
             dist.plot_losses(
                 Path(settings.out, "loss_per_worker.png"),
                 {name: (r["epochs"], r["losses"]) for name, r in reports.items()},
-                f"All-reduce: loss per worker ({settings.num_workers} workers)",
+                f"All-reduce, {settings.num_workers} workers: loss per worker (curves coincide)",
             )
         ),
     )
@@ -160,17 +160,19 @@ def summarise(settings: Settings, result: Result) -> None:
         f"{settings.num_epochs * settings.steps_per_epoch} steps; more steps give more "
         "(e.g. --num-epochs 10 --steps-per-epoch 50)."
     )
-    print(
-        f"Claim: every replica ends with identical weights: "
-        f"{'yes' if result.distinct_digests == 1 else 'NO'} ({result.distinct_digests} distinct "
-        f"digest(s) of {len(result.reports)} workers), and exactly one SavedModel is on disk: "
-        f"{len(result.saved_models)} ({', '.join(result.saved_models)})."
+    identical, one_model = result.distinct_digests == 1, len(result.saved_models) == 1
+    report.claim(
+        f"every replica ends with identical weights ({result.distinct_digests} distinct "
+        f"digest(s) of {len(result.reports)} workers), and exactly one SavedModel is on disk "
+        f"({len(result.saved_models)}: the chief's)",
+        identical and one_model,
+        distinct_digests=result.distinct_digests,
+        saved_models=len(result.saved_models),
+        accuracy=round(result.accuracy, 3),
+        examples_per_s=round(result.examples_per_s),
     )
-    print("Book: section 3.3, collective communication pattern.")
-    print(
-        f"Wrote: {result.saved_models[0] if result.saved_models else '-'}, {result.plot}, "
-        f"{Path(settings.out, 'reports')}/"
-    )
+    report.section("3.3")
+    print(f"Wrote: {', '.join(result.saved_models)}, {result.plot}, {settings.out}/reports/")
 
 
 def main(settings: Settings) -> Result | dict:

@@ -17,7 +17,6 @@ Run: python -m chapters.ch03_distributed_training.fault_tolerance [--num-epochs 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from pathlib import Path
 
 from chapters.ch03_distributed_training import collective_communication as cc
 from chapters.ch03_distributed_training import parameter_server as ps
-from chapters.common import cli
+from chapters.common import cli, report
 from chapters.common import distributed as dist
 from chapters.common.cluster import LocalCluster, TaskFailed, cluster_spec
 from chapters.common.errors import UsageError
@@ -48,27 +47,22 @@ def backup_and_restore(backup_dir: str):
     return backup, int(saved) + 1
 
 
-EPOCH = re.compile(r"^EPOCH_(BEGIN|END) (\d+)")
+def kill_at(victim: str, watch: str, epoch: int, log, fired: threading.Event):
+    """SIGKILL ``victim`` (like a lost node) once ``watch`` begins ``epoch``: a launcher hook."""
 
-
-def kill_at(cluster_ref: list, victim: str, watch: str, epoch: int, log, delay: float = 0.1):
-    """An ``on_line`` hook: SIGKILL ``victim`` (a lost node) once ``watch`` begins ``epoch``."""
-    fired = threading.Event()
-
-    def on_line(task: str, line: str) -> None:
-        match = EPOCH.match(line)
-        if task == watch and match and match.groups() == ("BEGIN", str(epoch)):
-            if not fired.is_set():
+    def hook(cluster):
+        def on_line(task: str, line: str) -> None:
+            if task == watch and line == f"EPOCH_BEGIN {epoch}" and not fired.is_set():
                 fired.set()
-                threading.Timer(
-                    delay,
-                    lambda: (
-                        cluster_ref[0].kill(victim),
-                        log(f"SIGKILL {victim} during epoch {epoch}"),
-                    ),
-                ).start()
+                threading.Timer(0.1, kill, (cluster,)).start()
 
-    return on_line, fired
+        return on_line
+
+    def kill(cluster) -> None:
+        cluster.kill(victim)
+        log(f"SIGKILL {victim} during epoch {epoch}")
+
+    return hook
 
 
 @dataclass(frozen=True)
@@ -90,12 +84,6 @@ class Settings(dist.ClusterSettings):
             )
         if self.num_workers < 2:
             raise UsageError("--num-workers must be at least 2: one is killed, one carries on")
-
-
-def settings_for(cls, settings: Settings, **changes):
-    """``settings`` as another example's settings class (the fields they share), changed."""
-    shared = {k: getattr(settings, k) for k in cls.__dataclass_fields__ if hasattr(settings, k)}
-    return cls(**{**shared, **changes})
 
 
 @dataclass
@@ -142,7 +130,7 @@ def run_collective(settings: Settings, log) -> CollectiveOutcome:
     out = Path(settings.out, "collective")
     backup_dir = out / "backup"
     shutil.rmtree(backup_dir, ignore_errors=True)  # a fresh demo, not a leftover backup
-    job = settings_for(cc.Settings, settings, out=str(out), backup_dir=str(backup_dir))
+    job = dist.convert(settings, cc.Settings, out=str(out), backup_dir=str(backup_dir))
     victim = f"worker-{settings.num_workers - 1}"
     outcome = CollectiveOutcome()
     log(
@@ -151,37 +139,34 @@ def run_collective(settings: Settings, log) -> CollectiveOutcome:
     )
     reference: dict = {}
     if not settings.no_compare:  # the same job without a kill, in the background, for comparison
-        plain = settings_for(cc.Settings, settings, out=str(Path(settings.out, "uninterrupted")))
+        plain = dist.convert(settings, cc.Settings, out=str(Path(settings.out, "uninterrupted")))
         uninterrupted = threading.Thread(target=run_quietly, args=(plain, reference), daemon=True)
         uninterrupted.start()
     for attempt in range(settings.max_restarts + 1):
         dist.clear_reports(out)
-        cluster_ref: list = []
-        on_line, fired = kill_at(cluster_ref, victim, "worker-0", settings.kill_at_epoch, log)
-        hook = on_line if attempt == 0 else None
-        spec = cluster_spec(num_workers=settings.num_workers)
-        with LocalCluster(
-            spec, cc.MODULE, job.argv(), on_line=hook, verbose=settings.verbose
-        ) as cluster:
-            cluster_ref.append(cluster)
-            codes = cluster.wait(settings.timeout, fail_fast=False)
-        marks = [m.groups() for line in cluster.lines("worker-0") if (m := EPOCH.match(line))]
-        ended = [int(e) for kind, e in marks if kind == "END"]
-        losses = [
-            float(line.split("loss=")[1])
-            for line in cluster.lines("worker-0")
-            if line.startswith("EPOCH_END")
-        ]
-        begun = [int(e) for kind, e in marks if kind == "BEGIN"]
-        outcome.attempts.append(Attempt(codes, begun[0] if begun else None, ended, losses))
-        log(
-            f"attempt {attempt + 1}: exit codes {codes}; worker-0 began at epoch "
-            f"{begun[0] if begun else '-'} and finished epochs {ended}"
+        fired = threading.Event()
+        cluster = LocalCluster(
+            cluster_spec(num_workers=settings.num_workers),
+            cc.MODULE,
+            job.argv(),
+            verbose=settings.verbose,
         )
-        if fired.is_set() and attempt == 0:
-            # After the kill the survivor cannot finish another synchronous epoch, so the
-            # epochs it ended are exactly the epochs done.
-            outcome.killed_after = len(ended)
+        if attempt == 0:
+            cluster.on_line = kill_at(victim, "worker-0", settings.kill_at_epoch, log, fired)(
+                cluster
+            )
+        with cluster:
+            codes = cluster.wait(settings.timeout, fail_fast=False)
+        marks = dist.epoch_marks(cluster.lines("worker-0"))
+        outcome.attempts.append(Attempt(codes, marks.first, marks.ended, marks.losses))
+        log(
+            f"attempt {attempt + 1}: exit codes {codes}; worker-0 began at epoch {marks.first} "
+            f"and finished epochs {marks.ended}"
+        )
+        if fired.is_set():
+            # After the kill the survivor cannot finish another synchronous epoch: the epochs
+            # it ended are exactly the epochs done.
+            outcome.killed_after = len(marks.ended)
         if all(code == 0 for code in codes.values()):
             break
         if fired.is_set() and codes.get("worker-0"):
@@ -189,15 +174,14 @@ def run_collective(settings: Settings, log) -> CollectiveOutcome:
                 "worker-0 failed with UnavailableError: that is the intended effect of the kill "
                 "(all-reduce is synchronous, a lost peer fails every step)"
             )
-        log(
-            "restarting every worker with the same backup directory (as the Training Operator "
-            "does with restartPolicy: OnFailure)"
-        )
+        if attempt < settings.max_restarts:
+            log(
+                "restarting every worker with the same backup directory (as the Training Operator "
+                "does with restartPolicy: OnFailure)"
+            )
     else:
-        tail = [line for _, line in cluster.output][-8:]
-        raise TaskFailed(
-            "all-reduce job", 1, [f"still failing after {settings.max_restarts} restarts", *tail]
-        )
+        tail = [*cluster.lines()[-8:], f"still failing after {settings.max_restarts} restart(s)"]
+        raise TaskFailed("all-reduce job", 1, tail)
     reports = dist.read_reports(out)
     outcome.resumed_at = outcome.attempts[-1].first_epoch
     outcome.final_loss = reports["worker-0"]["losses"][-1]
@@ -227,17 +211,17 @@ def run_quietly(settings: cc.Settings, into: dict) -> None:
 def run_ps(settings: Settings, log) -> PsOutcome:
     """The parameter-server job with one worker SIGKILLed mid-training."""
     # One ps task is enough here: this run is about losing a worker.
-    job = settings_for(
-        ps.Settings, settings, num_ps=1, out=str(Path(settings.out, "parameter_server"))
+    job = dist.convert(
+        settings, ps.Settings, num_ps=1, out=str(Path(settings.out, "parameter_server"))
     )
     victim = f"worker-{settings.num_workers - 1}"
     log(
         f"parameter server: {job.num_ps} ps, {settings.num_workers} workers; {victim} will be "
         f"killed during epoch {settings.kill_at_epoch}"
     )
-    cluster_ref: list = []
-    on_line, fired = kill_at(cluster_ref, victim, "chief-0", settings.kill_at_epoch, log)
-    result = ps.run_local(job, on_line=on_line, cluster_ref=cluster_ref)
+    fired = threading.Event()
+    hook = kill_at(victim, "chief-0", settings.kill_at_epoch, log, fired)
+    result = ps.run_local(job, hook=hook, marks={f"{victim} killed": settings.kill_at_epoch})
     if result.tasks_lost:
         log(
             f"the coordinator logged UnavailableError for {', '.join(result.tasks_lost)}: the "
@@ -265,7 +249,7 @@ def main(settings: Settings) -> Result:
                 Path(settings.out, "loss_with_kill.png"),
                 curves,
                 "All-reduce with BackupAndRestore: a worker killed, the job resumed",
-                marks={"kill": settings.kill_at_epoch},
+                marks={f"worker-{settings.num_workers - 1} killed": settings.kill_at_epoch},
             )
         )
     result = Result(collective, ps_outcome, plot)
@@ -274,56 +258,39 @@ def main(settings: Settings) -> Result:
 
 
 def summarise(settings: Settings, result: Result) -> None:
-    rows = []
     c, p = result.collective, result.ps
-    if c is not None:
-        for i, a in enumerate(c.attempts):
-            ok = all(v == 0 for v in a.exit_codes.values())
-            rows.append(
-                (
-                    f"all-reduce attempt {i + 1}",
-                    a.first_epoch,
-                    len(a.epochs),
-                    a.losses[-1] if a.losses else "-",
-                    "ok" if ok else "failed (killed)",
-                )
-            )
+    rows, claims = [], []
+    for i, a in enumerate(c.attempts if c else []):
+        ok = "ok" if all(v == 0 for v in a.exit_codes.values()) else "failed (killed)"
+        rows.append((f"all-reduce attempt {i + 1}", a.first_epoch, len(a.epochs), a.losses[-1], ok))
     if p is not None:
-        rows.append(
-            (
-                "parameter server",
-                0,
-                p.epochs_completed,
-                p.losses[-1],
-                f"ok without {', '.join(p.tasks_lost) or '-'}",
-            )
-        )
-    cli.print_table(
-        rows,
-        ["run", "started at epoch", "epochs finished", "last loss", "outcome"],
-        title=f"Fault tolerance: a worker killed during epoch {settings.kill_at_epoch}",
-    )
-    claims = []
+        lost = ", ".join(p.tasks_lost) or "-"
+        rows.append(("parameter server", 0, p.epochs_completed, p.losses[-1], f"ok without {lost}"))
+    title = f"Fault tolerance: a worker killed during epoch {settings.kill_at_epoch}"
+    headers = ["run", "started at epoch", "epochs finished", "last loss", "outcome"]
+    cli.print_table(rows, headers, title=title)
     if c is not None:
-        text = (
+        claims.append(
             f"the all-reduce job was killed after {c.killed_after} finished epochs and resumed "
-            f"at epoch {c.resumed_at} ({'no' if c.no_progress_lost else 'SOME'} progress "
-            f"lost), final loss {c.final_loss:.4f}"
+            f"at epoch {c.resumed_at} ({'no' if c.no_progress_lost else 'SOME'} progress lost), "
+            f"final loss {c.final_loss:.4f}"
         )
         if c.uninterrupted_final_loss is not None:
             gap = abs(c.final_loss - c.uninterrupted_final_loss)
             same = "identical" if gap == 0 else f"a gap of {gap:.2g}"
-            text += f" vs {c.uninterrupted_final_loss:.4f} uninterrupted ({same})"
-        claims.append(text)
+            claims[-1] += f" vs {c.uninterrupted_final_loss:.4f} uninterrupted ({same})"
     if p is not None:
         claims.append(
-            f"the parameter-server job finished {p.epochs_completed} of "
-            f"{settings.num_epochs} epochs without {', '.join(p.tasks_lost) or '-'}"
+            f"the parameter-server job finished {p.epochs_completed} of {settings.num_epochs} "
+            f"epochs without {lost}"
         )
-    print("Claim: " + "; ".join(claims) + ".")
-    print("Book: section 3.4, elasticity and fault-tolerance pattern.")
-    written = [result.plot] if result.plot else []
-    print(f"Wrote: {', '.join(written + [str(Path(settings.out)) + '/'])}")
+    held = (c is None or (c.no_progress_lost and c.identical_after_resume)) and (
+        p is None or (p.killed and p.epochs_completed == settings.num_epochs)
+    )
+    figures = {"resumed_at": c.resumed_at, "final_loss": c.final_loss} if c else {}
+    report.claim("; ".join(claims), held, **figures)
+    report.section("3.4")
+    print(f"Wrote: {settings.out}/")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from chapters.common import cli
+from chapters.common import cli, report
 from chapters.common import distributed as dist
 from chapters.common.cluster import LocalCluster, cluster_spec
 from chapters.common.data import load_fashion_mnist, normalize
@@ -152,19 +152,18 @@ class Result:
     plot: str
 
 
-def run_local(settings: Settings, on_line=None, cluster_ref: list | None = None) -> Result:
+def run_local(settings: Settings, hook=None, marks: dict[str, float] | None = None) -> Result:
     """Start every task locally, wait for the coordinator, stop the servers; read its report.
 
-    ``on_line`` sees every task line and ``cluster_ref`` receives the running cluster (section
-    3.4 uses both to kill a worker mid-training).
+    ``hook(cluster)``, when given, returns an ``on_line`` callback that sees every task's lines
+    (section 3.4 uses it to kill a worker mid-training); ``marks`` label epochs on the plot.
     """
     settings = dist.resolve_dataset(settings)
     dist.clear_reports(settings.out)
     spec = cluster_spec(num_workers=settings.num_workers, num_ps=settings.num_ps, chief=True)
-    args = settings.argv()
-    with LocalCluster(spec, MODULE, args, on_line=on_line, verbose=settings.verbose) as cluster:
-        if cluster_ref is not None:
-            cluster_ref.append(cluster)
+    cluster = LocalCluster(spec, MODULE, settings.argv(), verbose=settings.verbose)
+    cluster.on_line = hook(cluster) if hook else None
+    with cluster:
         cluster.wait(settings.timeout, tasks=["chief-0"])  # the servers never exit by themselves
         lost = [name for name in cluster.tasks if name != "chief-0" and cluster.returncode(name)]
     r = dist.read_reports(settings.out, ["chief-0"])["chief-0"]
@@ -187,6 +186,7 @@ def run_local(settings: Settings, on_line=None, cluster_ref: list | None = None)
                 Path(settings.out, "loss.png"),
                 {"coordinator (all workers' steps)": (r["epochs"], r["losses"])},
                 f"Parameter server: loss ({settings.num_workers} workers, {settings.num_ps} ps)",
+                marks=marks,
             )
         ),
     )
@@ -222,16 +222,19 @@ def launch(settings: Settings) -> Result:
         f"{result.examples_per_s:,.0f} examples/s after the first epoch."
     )
     sharded = sorted({p["variable"] for p in result.placement if p["shard"] != "-"})
-    print(
-        f"Claim: {', '.join(sharded) or 'no variable'} is split across the ps tasks, and every "
-        f"worker reads the one updated copy: {'yes' if result.workers_agree else 'NO'} "
-        f"({result.steps_applied} steps of {settings.num_epochs * settings.steps_per_epoch} "
-        f"landed in one counter); loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}."
+    steps = settings.num_epochs * settings.steps_per_epoch
+    report.claim(
+        f"{', '.join(sharded) or 'no variable'} is split across the ps tasks, and every worker "
+        f"reads the one updated copy ({result.steps_applied} steps of {steps} landed in one "
+        f"counter); loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}",
+        bool(sharded) and result.workers_agree and result.steps_applied == steps,
+        sharded=", ".join(sharded),
+        steps_applied=result.steps_applied,
+        final_loss=round(result.losses[-1], 4),
     )
-    print("Book: section 3.2, parameter server pattern.")
+    report.section("3.2")
     print(
-        f"Wrote: {Path(settings.out, 'saved_model', '1')}, {result.plot}, "
-        f"{Path(settings.out, 'reports')}/"
+        f"Wrote: {Path(settings.out, 'saved_model', '1')}, {result.plot}, {settings.out}/reports/"
     )
     return result
 

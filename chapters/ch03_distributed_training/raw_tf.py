@@ -1,4 +1,4 @@
-"""Plain TensorFlow baselines for ``make bench`` (chapter 3): what the tutorials' scripts reach.
+"""Chapter 3, plain TensorFlow baselines for ``make bench``: what the tutorials' scripts reach.
 
 The same model, data, global batch and steps as the chapter's examples, written the way the
 TensorFlow distribute tutorials write them, with none of this repository's plumbing: ``model.fit``
@@ -13,25 +13,33 @@ Run (one process): python -m chapters.ch03_distributed_training.raw_tf --mode si
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 
+from chapters.common import cli
 from chapters.common.data import synthetic_split
 from chapters.common.models import build_model
+from chapters.common.settings import Settings as BaseSettings
+from chapters.common.settings import option
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, allow_abbrev=False)
-    p.add_argument("--mode", choices=("single", "mwms", "ps"), default="single")
-    p.add_argument("--global-batch", type=int, default=128)
-    p.add_argument("--steps", type=int, default=40)
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--examples", type=int, default=4000)
-    p.add_argument("--steps-per-execution", type=int, default=1)
-    args = p.parse_args()
+@dataclass(frozen=True)
+class Settings(BaseSettings):
+    mode: str = option(
+        "single", "one process, or one task of a job", choices=("single", "mwms", "ps")
+    )
+    global_batch_size: int = option(128, "examples per step, all replicas together", minimum=1)
+    steps_per_epoch: int = option(40, "batches per epoch", minimum=1)
+    num_epochs: int = option(3, "epochs (the first is not timed)", minimum=2)
+    num_examples: int = option(4000, "synthetic training examples", minimum=1)
+    steps_per_execution: int = option(1, "training steps per call into TensorFlow", minimum=1)
+    verbose: bool = option(False, "show TensorFlow's own logs")
+
+
+def main(args: Settings) -> float | None:
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")
@@ -40,9 +48,9 @@ def main() -> None:
     if args.mode == "ps" and task["type"] in ("ps", "worker"):
         cluster = tf.train.ClusterSpec(config["cluster"])
         tf.distribute.Server(cluster, job_name=task["type"], task_index=task["index"]).join()
-        return
+        return None
 
-    split = synthetic_split("train", args.examples)
+    split = synthetic_split("train", args.num_examples)
     if args.mode == "single":
         strategy = tf.distribute.get_strategy()
     elif args.mode == "mwms":
@@ -65,25 +73,32 @@ def main() -> None:
         )
     if args.mode == "ps":  # each worker builds its own input pipeline
         data = tf.keras.utils.experimental.DatasetCreator(
-            lambda ctx: dataset(ctx.get_per_replica_batch_size(args.global_batch))
+            lambda ctx: dataset(ctx.get_per_replica_batch_size(args.global_batch_size))
         )
     else:
-        data = dataset(args.global_batch)
+        data = dataset(args.global_batch_size)
 
     seconds: list[float] = []
     timer = tf.keras.callbacks.LambdaCallback(
         on_epoch_begin=lambda epoch, logs: seconds.append(-time.perf_counter()),
         on_epoch_end=lambda epoch, logs: seconds.append(seconds.pop() + time.perf_counter()),
     )
-    model.fit(data, epochs=args.epochs, steps_per_epoch=args.steps, callbacks=[timer], verbose=0)
+    model.fit(
+        data,
+        epochs=args.num_epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        callbacks=[timer],
+        verbose=0,
+    )
     steady = seconds[1:] or seconds
-    rate = len(steady) * args.steps * args.global_batch / sum(steady)
+    rate = len(steady) * args.steps_per_epoch * args.global_batch_size / sum(steady)
     if task["type"] == "chief" or (task["type"] == "worker" and task["index"] == 0):
         print("RESULT " + json.dumps({"examples_per_s": rate}), flush=True)
     if args.mode == "ps":
         sys.stdout.flush()
         os._exit(0)  # the coordinator's gRPC threads can hang a normal exit
+    return rate
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli.run(main, Settings))

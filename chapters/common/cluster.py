@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from chapters.common import report, tf_setup
 from chapters.common.errors import UsageError
 
 TASK_TYPES = ("chief", "worker", "ps", "evaluator")
@@ -137,13 +138,15 @@ class ProcessGroup:
         env: dict[str, str] | None = None,
         on_line: Callable[[str, str], None] | None = None,
         echo: bool = True,
-        verbose: bool = False,
+        verbose: bool | None = None,
         extra_args: Callable[[str], Sequence[str]] | None = None,
     ):
         self.module, self.args = module, list(args)
-        self.verbose = verbose  # echo library noise too (``--verbose``)
+        # Echo library noise too (``--verbose``); by default as the example itself was asked.
+        self.verbose = tf_setup.verbose() if verbose is None else verbose
         self.scratch: str | None = None  # each task's TMPDIR lives under it; removed in stop()
         self.env = {**os.environ, **(env or {})}
+        self.env.pop(report.SUMMARY_ENV, None)  # the tasks are not the example: no summary
         self.names = list(names)
         self.on_line, self.echo, self.extra_args = on_line, echo, extra_args
         self.tasks: dict[str, _Task] = {}
@@ -312,14 +315,12 @@ class LocalCluster(ProcessGroup):
         return {"TF_CONFIG": tf_config(self.spec, kind, int(index))}
 
 
-# What TensorFlow and gRPC print on their own: hidden from the echoed task output unless
-# ``verbose``. C++ log lines (``E0000 00:00:...  file.cc:12] ...``), the absl preamble, the CPU
-# feature notice, and the continuation lines of gRPC errors, which a killed peer (fault tolerance)
-# makes dozens of times (``Failed to register function remotely ...``).
-_NOISE = re.compile(
+# What TensorFlow and gRPC print on their own, beyond the start-up chatter that tf_setup knows:
+# C++ error lines and the continuation lines of gRPC errors, which a killed peer (section 3.4)
+# makes dozens of times (``Failed to register function remotely ...``). Hidden from the echoed
+# task output unless ``verbose``.
+_GRPC_NOISE = re.compile(
     r"^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]"
-    r"|^WARNING: All log messages before absl::InitializeLog"
-    r"|^To enable the following instructions:"
     r"|^Additional GRPC error information"
     r"|^:\{?UNKNOWN:|^:UNAVAILABLE:|grpc_status:|grpc_message:"
     r"|Failed to (register|remove) function remotely"
@@ -327,13 +328,12 @@ _NOISE = re.compile(
     r"|^The tasks have crashed\. Check the task logs"
     r"|^The error could be from a previous operation"
     r"|^This could happen if the remote target has been disconnected"
-    r"|cudart_stub\.cc|cuda_platform\.cc|cuInit"
 )
 
 
 def is_noise(line: str) -> bool:
-    """A line TensorFlow or gRPC printed by itself, not the program (see ``_NOISE``)."""
-    return _NOISE.search(line) is not None
+    """A line TensorFlow or gRPC printed by itself, not the program."""
+    return tf_setup.is_noise(line) or _GRPC_NOISE.search(line) is not None
 
 
 def task_from_env() -> tuple[str, int, dict] | None:

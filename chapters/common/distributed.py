@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from chapters.common.cluster import task_from_env
-from chapters.common.settings import TrainSettings, option
+from chapters.common.settings import Settings, TrainSettings, option
 
 Task = tuple[str, int, dict]  # (task type, task index, cluster spec) as TF_CONFIG names them
 
@@ -37,9 +37,7 @@ Task = tuple[str, int, dict]  # (task type, task index, cluster spec) as TF_CONF
 class ClusterSettings(TrainSettings):
     """Flags of a chapter 3 job: how many worker processes, and how long the launcher waits."""
 
-    num_examples: int | None = option(
-        4000, "use only the first N training examples (default: all)", minimum=1
-    )
+    num_examples: int | None = option(4000, "use only the first N training examples", minimum=1)
     num_workers: int = option(2, "worker processes (tasks) in the cluster", minimum=1)
     timeout: float = option(600.0, "seconds before the launcher kills every task", minimum=1)
 
@@ -90,6 +88,31 @@ def epoch_log():
             print(f"EPOCH_END {epoch} loss={loss:.4f}", flush=True)
 
     return EpochLog()
+
+
+@dataclasses.dataclass
+class EpochMarks:
+    first: int | None  # the epoch the task began with (0, or where a restored job resumed)
+    ended: list[int]
+    losses: list[float]
+
+
+def epoch_marks(lines: list[str]) -> EpochMarks:
+    """What :func:`epoch_log` printed, read back from a task's output lines."""
+    begun = [int(x.split()[1]) for x in lines if x.startswith("EPOCH_BEGIN ")]
+    ends = [x.split() for x in lines if x.startswith("EPOCH_END ")]
+    return EpochMarks(
+        begun[0] if begun else None,
+        [int(e[1]) for e in ends],
+        [float(e[2].removeprefix("loss=")) for e in ends],
+    )
+
+
+def convert(settings: Settings, cls: type, **changes: Any) -> Any:
+    """``settings`` as another example's settings class (the fields they share), changed."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    shared = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+    return cls(**{**{k: v for k, v in shared.items() if k in names}, **changes})
 
 
 def steady_examples_per_s(epoch_seconds: list[float], steps_per_epoch: int, batch: int) -> float:

@@ -14,9 +14,7 @@ from tests.conftest import assert_one_line_error, run_module
 NUM_EPOCHS, KILL_AT = 4, 2
 
 
-@pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ft")
+def run(out: Path, part: str) -> ft.Result:
     # Bit-exact maths (no oneDNN reordering) in every task, so the resumed and the uninterrupted
     # runs can be compared for equality.
     old = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
@@ -24,6 +22,7 @@ def result(tmp_path_factory):
     try:
         return ft.main(
             ft.Settings(
+                part=part,
                 num_workers=2,
                 num_epochs=NUM_EPOCHS,
                 kill_at_epoch=KILL_AT,
@@ -40,6 +39,16 @@ def result(tmp_path_factory):
             os.environ.pop("TF_ENABLE_ONEDNN_OPTS")
         else:
             os.environ["TF_ENABLE_ONEDNN_OPTS"] = old
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    return run(tmp_path_factory.mktemp("ft"), "collective")
+
+
+@pytest.fixture(scope="module")
+def ps_result(tmp_path_factory):
+    return run(tmp_path_factory.mktemp("ft-ps"), "ps")
 
 
 @pytest.mark.slow
@@ -67,8 +76,8 @@ def test_resumed_job_ends_exactly_like_an_uninterrupted_one(result):
 
 
 @pytest.mark.slow
-def test_parameter_server_job_survives_a_lost_worker(result):
-    p = result.ps
+def test_parameter_server_job_survives_a_lost_worker(ps_result):
+    p = ps_result.ps
     assert p.killed and p.tasks_lost == ["worker-1"]
     assert p.epochs_completed == NUM_EPOCHS
 
@@ -98,3 +107,15 @@ def test_kill_epoch_must_be_inside_the_run(tmp_path):
 def test_bad_flags(module, args, needle):
     proc = run_module(f"chapters.ch03_distributed_training.{module}", *args, timeout=120)
     assert_one_line_error(proc, needle)
+
+
+@pytest.mark.slow
+def test_a_job_out_of_restarts_fails_with_one_line(tmp_path):
+    args = ["--part", "collective", "--max-restarts", "0", "--no-compare", "--num-epochs", "3",
+            "--kill-at-epoch", "1", "--steps-per-epoch", "3", "--num-examples", "300"]  # fmt: skip
+    proc = run_module(
+        "chapters.ch03_distributed_training.fault_tolerance", *args, "--out", str(tmp_path),
+        timeout=300,
+    )  # fmt: skip
+    assert_one_line_error(proc, "all-reduce job", "still failing after 0 restart(s)")
+    assert "intended effect of the kill" in proc.stdout

@@ -94,10 +94,26 @@ def test_loss_plot_is_written(tmp_path):
     assert Path(path).is_file() and Path(path).stat().st_size > 1000
 
 
-def test_the_launcher_decides_the_dataset_once():
-    offline = dist.ClusterSettings(dataset="auto")  # tests run offline (DMLP_OFFLINE=1)
+def test_the_launcher_decides_the_dataset_once(tmp_path):
+    # An empty data folder, and tests run offline (DMLP_OFFLINE=1): no real data to be found.
+    offline = dist.ClusterSettings(dataset="auto", data_dir=str(tmp_path))
     assert dist.resolve_dataset(offline).dataset == "synthetic"
     synthetic = dist.ClusterSettings(dataset="synthetic")
     assert dist.resolve_dataset(synthetic) is synthetic
     with pytest.raises(UsageError, match="--dataset tfds"):
-        dist.resolve_dataset(dist.ClusterSettings(dataset="tfds"))
+        dist.resolve_dataset(dist.ClusterSettings(dataset="tfds", data_dir=str(tmp_path)))
+
+
+def test_epoch_marks_read_back_what_the_callback_printed():
+    lines = ["EPOCH_BEGIN 3", "noise", "EPOCH_END 3 loss=1.5000", "EPOCH_BEGIN 4"]
+    marks = dist.epoch_marks(lines)
+    assert (marks.first, marks.ended, marks.losses) == (3, [3], [1.5])
+    assert dist.epoch_marks([]).first is None
+
+
+def test_convert_keeps_the_shared_fields_and_applies_changes():
+    from chapters.common.settings import TrainSettings
+
+    source = dist.ClusterSettings(num_epochs=7, num_workers=3, out="x")
+    target = dist.convert(source, TrainSettings, out="y")
+    assert (target.num_epochs, target.out) == (7, "y") and not hasattr(target, "num_workers")

@@ -26,7 +26,7 @@ test-fast: ## the suite without the multi-process TensorFlow runs
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-kind: ## the end-to-end suite against a kind cluster (see scripts/)
-	$(PY) -m pytest -m kind tests/kind $(PYTEST_ARGS)
+	$(PY) -m pytest -m kind $(PYTEST_ARGS)
 
 lint: ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -17,7 +17,9 @@ NAMESPACE="${NAMESPACE:-dmlp}"
 INSTALL_KSERVE="${INSTALL_KSERVE:-1}"
 INSTALL_ARGO="${INSTALL_ARGO:-1}"
 INSTALL_VOLCANO="${INSTALL_VOLCANO:-1}"
-WAIT="${WAIT:-300s}"   # the bound on each rollout and condition wait of an add-on
+WAIT="${WAIT:-300s}"
+# The project's --quick sizes on the cluster (the same as tests/project/test_kind_project.py).
+PROJECT_QUICK_ARGUMENTS="${PROJECT_QUICK_ARGUMENTS:-num_examples=512,num_validation=256,num_epochs=1,steps_per_epoch=4,batch_size=16}"   # the bound on each rollout and condition wait of an add-on
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*"; }
 die() { printf '[%s] error: %s\n' "$(basename "$0")" "$*" >&2; exit 2; }

@@ -70,6 +70,26 @@ for answer in "${answers[@]}"; do
 done
 log "all ${#paths[@]} serving paths gave the same classes: $first"
 
+# The project (chapters 7 and 9) with --quick sizes: ingestion -> three 2-worker TFJobs ->
+# selection -> InferenceService, submitted and followed by chapters.common.argo_submit (it prints
+# each step, and the failing step's logs on failure); then one prediction from the served model.
+if [ "${SMOKE_PROJECT:-1}" = "1" ] && kubectl get crd workflows.argoproj.io >/dev/null 2>&1 \
+   && kubectl get crd inferenceservices.serving.kserve.io >/dev/null 2>&1; then
+  log "the project workflow with --quick sizes (up to ${timeout} s)"
+  kubectl apply -f "$ROOT/manifests/project/rbac.yaml"
+  "${PYTHON:-$ROOT/.venv/bin/python}" -m chapters.common.argo_submit \
+    --file "$ROOT/manifests/project/workflow.yaml" --generate-name --timeout "$timeout" \
+    --arguments "$PROJECT_QUICK_ARGUMENTS" || fail "the project workflow failed"
+  kubectl -n "$NAMESPACE" wait --for=condition=Ready inferenceservice/fashion-mnist-project \
+    --timeout="${timeout}s"
+  kubectl -n "$NAMESPACE" run smoke-project --rm -i --restart=Never --quiet \
+    --pod-running-timeout="${timeout}s" --image="$IMAGE" --image-pull-policy=IfNotPresent \
+    --command -- python -m chapters.ch04_model_serving.client \
+    --url http://fashion-mnist-project-predictor --model-name fashion-mnist-project \
+    --dataset synthetic --num-examples 20 --print-classes || fail "the project's model did not answer"
+  log "the project's served model answered"
+fi
+
 log "waiting for the HPA's CPU figure from metrics-server (up to ${HPA_WAIT:-180} s)"
 hpa_cpu() {
   kubectl -n "$NAMESPACE" get hpa fashion-mnist \

@@ -21,7 +21,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
-TOOLS = ("kind", "docker", "kubectl", "helm")
+TOOLS = ("kind", "docker", "kubectl", "helm", "python")
 # What the scripts may use from the system; nothing else is on PATH in these tests.
 SYSTEM = (
     "bash",
@@ -67,6 +67,10 @@ def count(name):
     open(path, "w").write(str(n))
     return n
 
+if tool == "python":  # inline scripts run for real; modules (argo_submit) are recorded
+    if args[:1] == ["-c"]:
+        os.execv(sys.executable, [sys.executable, *args])
+    sys.exit(1 if env("SHIM_PROJECT_FAILS") else 0)
 if tool == "docker":
     sys.exit(1 if args[:1] == ["info"] and env("SHIM_DOCKER_DOWN") else 0)
 if tool == "kind":
@@ -147,6 +151,7 @@ def shims(tmp_path):
             "HOME": str(tmp_path),
             "SHIM_LOG": str(log),
             "RETRY_SLEEP": "0",
+            "PYTHON": str(bin_dir / "python"),
             **env,
         }
         proc = subprocess.run(
@@ -398,6 +403,32 @@ def test_smoke_queries_every_serving_path_and_compares_classes(shims):
     assert "all 4 serving paths gave the same classes: 3,1,4,1,5" in proc.stdout
     assert "current CPU 7% of requests" in proc.stdout
     assert_every_wait_is_bounded(c)
+
+
+def test_smoke_runs_the_project_with_quick_sizes_and_queries_its_model(shims):
+    run, calls = shims
+    proc = run("smoke.sh")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    c = calls()
+    submit = c[find(c, "python", "-m", "chapters.common.argo_submit")]
+    assert submit[submit.index("--file") + 1].endswith("manifests/project/workflow.yaml")
+    assert "--generate-name" in submit and flag(submit, "--timeout")
+    quick = dict(pair.split("=") for pair in flag(submit, "--arguments").split(","))
+    assert quick == {"num_examples": "512", "num_validation": "256", "num_epochs": "1",
+                     "steps_per_epoch": "4", "batch_size": "16"}  # fmt: skip
+    ready = find(c, "--for=condition=Ready", "inferenceservice/fashion-mnist-project")
+    query = find(c, "run", "smoke-project")
+    assert c.index(submit) < ready < query
+    assert "http://fashion-mnist-project-predictor" in c[query]
+    assert "the project's served model answered" in proc.stdout
+
+
+def test_smoke_stops_when_the_project_workflow_fails(shims):
+    run, calls = shims
+    proc = run("smoke.sh", SHIM_PROJECT_FAILS="1")
+    assert proc.returncode == 1
+    assert "the project workflow failed" in proc.stderr
+    assert not [call for call in calls() if "smoke-project" in call]
 
 
 def test_smoke_waits_for_the_workflows_and_stops_at_a_failed_one(shims):

@@ -5,12 +5,11 @@ controller Role applied) with ``make test-kind`` or ``pytest -m kind tests/proje
 with the reason when there is no cluster.
 """
 
-import time
-import uuid
-
 import pytest
-import yaml
 
+from chapters.common import argo_submit
+from chapters.common.argo_submit import GROUP, PLURAL, VERSION
+from chapters.common.workflow import load
 from chapters.project import manifests
 from tests.kind.test_kind import (  # noqa: F401  (api is a fixture)
     NAMESPACE,
@@ -23,6 +22,7 @@ from tests.kind.test_kind import (  # noqa: F401  (api is a fixture)
 )
 
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(int(TIMEOUT) + 180)]
+# The same sizes as `make smoke` (PROJECT_QUICK_ARGUMENTS in scripts/lib.sh).
 QUICK = {"num_examples": "512", "num_validation": "256", "num_epochs": "1",
          "steps_per_epoch": "4", "batch_size": "16"}  # fmt: skip
 
@@ -32,25 +32,18 @@ def test_the_project_workflow_trains_selects_and_serves_on_kind(api):  # noqa: F
         pytest.skip("KServe is not installed in the cluster")
     deadline = Deadline()
     kubectl("apply", "-f", str(manifests.PATH.parent / "rbac.yaml"), deadline=deadline)
-    body = yaml.safe_load(manifests.PATH.read_text())
-    body["metadata"]["name"] = f"project-{uuid.uuid4().hex[:5]}"
-    for parameter in body["spec"]["arguments"]["parameters"]:
-        parameter["value"] = QUICK.get(parameter["name"], parameter["value"])
-    objects = api.CustomObjectsApi()
-    objects.create_namespaced_custom_object("argoproj.io", "v1alpha1", NAMESPACE, "workflows", body)
-    name = body["metadata"]["name"]
-    while True:
-        status = objects.get_namespaced_custom_object(
-            "argoproj.io", "v1alpha1", NAMESPACE, "workflows", name
-        ).get("status", {})
-        if status.get("phase") in ("Succeeded", "Failed", "Error"):
-            break
-        deadline.check(f"workflow/{name} to finish", status.get("phase"))
-        time.sleep(5)
-    nodes = {n["displayName"]: (n["phase"], n.get("message", "")) for n in
-             status.get("nodes", {}).values()}  # fmt: skip
-    assert status["phase"] == "Succeeded", nodes
-    assert sum(k.startswith("train(") and v[0] == "Succeeded" for k, v in nodes.items()) == 3
+    custom, core = api.CustomObjectsApi(), api.CoreV1Api()
+    body = argo_submit.prepare(load(manifests.PATH), QUICK, generate_name=True)
+    submitted = argo_submit.submit(custom, body, NAMESPACE)
+    try:
+        done = argo_submit.follow(custom, NAMESPACE, submitted, deadline.left(), poll=5)
+        if not done.succeeded:
+            logs = argo_submit.failure_logs(core, custom, NAMESPACE, done.workflow)
+            pytest.fail(f"{submitted} {done.phase}:\n" + "\n".join(logs))
+        phases = {n["displayName"]: n["phase"] for n in argo_submit.steps(done.workflow)}
+        assert sum(k.startswith("train(") and v == "Succeeded" for k, v in phases.items()) == 3
+    finally:
+        custom.delete_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURAL, submitted)
     kubectl("wait", "--for=condition=Ready", "inferenceservice/fashion-mnist-project",
             f"--timeout={int(deadline.left())}s", deadline=deadline)  # fmt: skip
     classes = classes_from("project", "http://fashion-mnist-project-predictor",

@@ -28,6 +28,7 @@ from chapters.ch04_model_serving.loadtest import LoadResult, drive
 from chapters.ch04_model_serving.replicas import ServerReplicas, is_ready
 from chapters.common import cli
 from chapters.common.data import load_fashion_mnist
+from chapters.common.report import claim, section
 from chapters.common.served import ModelSettings
 from chapters.common.settings import option
 
@@ -178,13 +179,16 @@ def report(settings: Settings, runs: dict, failovers: int, lost: int | None, plo
         f"images, {settings.concurrency} in flight",
     )
     if lost is not None:
-        print(
-            f"Claim: with a replica killed mid-load, {runs['killed'].ok} of "
-            f"{settings.num_requests} requests still succeeded ({lost} lost; the balancer "
-            f"re-sent {failovers} to the survivor)."
+        claim(
+            f"with a replica killed mid-load, {runs['killed'].ok} of {settings.num_requests} "
+            f"requests still succeeded ({lost} lost; the balancer re-sent {failovers} to the "
+            "survivor).",
+            lost == 0,
+            lost=lost,
+            failovers=failovers,
         )
-    print("Book section 4.2, replicated services pattern.")
     print(f"Wrote: {plot}" + ("" if settings.model_dir else f" (model: {settings.out}/model/1)"))
+    section("4.2")
 
 
 def draw_latency(runs: dict[str, LoadResult], path: Path, kill_at: int) -> Path:

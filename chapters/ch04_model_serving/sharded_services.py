@@ -28,6 +28,7 @@ from chapters.ch04_model_serving.replicas import ServerReplicas
 from chapters.common import cli
 from chapters.common.data import load_fashion_mnist
 from chapters.common.errors import UsageError
+from chapters.common.report import claim, section
 from chapters.common.served import ModelSettings
 from chapters.common.settings import option
 
@@ -161,14 +162,17 @@ def report(settings: Settings, result: Result) -> None:
         title=f"Sharded services: {settings.request_size} images",
     )
     print(f"images per shard: {per_shard}; one shard alone answered HTTP {result.refused_status}")
-    print(
-        f"Claim: the merged sharded answer equals the unsharded one: "
+    claim(
+        f"the merged sharded answer equals the unsharded one: "
         f"{'yes' if result.claim_holds else 'NO'} (same classes: {result.same_classes}, largest "
         f"probability difference {result.max_probability_diff:.1e}); accuracy "
-        f"{result.accuracy:.1%}."
+        f"{result.accuracy:.1%}.",
+        result.claim_holds,
+        max_probability_diff=result.max_probability_diff,
+        accuracy=result.accuracy,
     )
-    print("Book section 4.3, sharded services pattern.")
     print(f"Model served: {result.model} (nothing else written)")
+    section("4.3")
 
 
 if __name__ == "__main__":

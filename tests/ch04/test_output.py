@@ -23,8 +23,9 @@ def check(proc, out: Path, section: str, written: list[str]) -> list[str]:
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = own_lines(proc.stdout + proc.stderr)
     assert not [line for line in lines if NOISE.search(line)], lines
-    ending = proc.stdout.strip().splitlines()[-3:]
-    assert ending[0].startswith("Claim: ") and section in ending[1], ending
+    ending = proc.stdout.strip().splitlines()[-4:]  # claim, picture, what it wrote, section
+    assert any(line.startswith("Claim: ") for line in ending), ending
+    assert ending[-1].startswith("Book: chapter 4") and section in ending[-1], ending
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert files == written, files
     return lines

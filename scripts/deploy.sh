@@ -51,5 +51,11 @@ print(yaml.safe_dump_all(docs))' <<<"$rendered")"
   if [ "${#jobs[@]}" -gt 0 ]; then
     wait_succeeded "$timeout" "$TFJOB_STATE" "${jobs[@]}"
   fi
+  # A chapter's Workflows finish before the next chapter starts: the 4-vCPU budget is per chapter.
+  flows=()
+  IFS=$'\n' read -r -d '' -a flows < <(kubectl -n "$NAMESPACE" get workflows -l "dmlp/chapter=$chapter" -o name 2>/dev/null) || true
+  if [ "${#flows[@]}" -gt 0 ]; then
+    wait_succeeded "$timeout" "$WORKFLOW_STATE" "${flows[@]}"
+  fi
 done
 log "deployed: ${chapters[*]}"

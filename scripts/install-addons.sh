@@ -3,8 +3,8 @@
 #   metrics-server            CPU figures for the HPA and KServe's autoscaler (kind ships none)
 #   Kubeflow Training Operator the TFJob CRD and controller (chapter 3)
 #   Argo Workflows            the Workflow CRDs and controller (chapter 5), unless INSTALL_ARGO=0
-#   Volcano                   gang scheduling, queues, preemption (chapter 6), unless
-#                             INSTALL_VOLCANO=0; the Training Operator then runs with
+#   Volcano                   gang scheduling, queues, preemption (chapter 6), only with
+#                             INSTALL_VOLCANO=1; the Training Operator then runs with
 #                             --gang-scheduler-name=volcano, so TFJobs get Volcano PodGroups
 # and, unless INSTALL_KSERVE=0 (chapter 4's InferenceServices then stay out):
 #   cert-manager              certificates for KServe's webhooks

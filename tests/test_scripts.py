@@ -304,7 +304,7 @@ def test_install_addons_without_kserve_argo_or_volcano(shims):
 
 def test_install_addons_puts_volcano_before_the_gang_scheduling_operator(shims):
     run, calls = shims
-    proc = run("install-addons.sh", INSTALL_KSERVE="0", INSTALL_ARGO="0")
+    proc = run("install-addons.sh", INSTALL_KSERVE="0", INSTALL_ARGO="0", INSTALL_VOLCANO="1")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     c = calls()
     volcano = find(c, "kubectl", "apply", "-f", V["VOLCANO_URL"])

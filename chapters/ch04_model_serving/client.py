@@ -20,10 +20,9 @@ import requests
 
 from chapters.ch04_model_serving.inference import to_instances
 from chapters.common import cli
-from chapters.common.data import CLASS_NAMES, DATASET_CHOICES, load_fashion_mnist
+from chapters.common.data import CLASS_NAMES, load_fashion_mnist
 from chapters.common.errors import UsageError
-from chapters.common.settings import Settings as BaseSettings
-from chapters.common.settings import option
+from chapters.common.settings import DatasetSettings, option
 
 SAMPLE_REQUEST = Path(__file__).with_name("sample_request.json")
 
@@ -65,7 +64,7 @@ def curl_command(url: str, model_name: str, body: Path = SAMPLE_REQUEST) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings(BaseSettings):
+class Settings(DatasetSettings):
     url: str = option("http://127.0.0.1:8080", "the server's (or router's) base URL")
     model_name: str = option("fashion-mnist", "the model's name in the URL")
     num_examples: int = option(10, "test images to send in one request", minimum=1)
@@ -74,12 +73,6 @@ class Settings(BaseSettings):
     print_classes: bool = option(
         False, "end with one line, CLASSES id,id,... (the kind smoke test compares servers)"
     )
-    dataset: str = option(
-        "auto",
-        "auto (real Fashion-MNIST via TFDS, else a synthetic stand-in), tfds or synthetic",
-        choices=DATASET_CHOICES,
-    )
-    data_dir: str | None = option(None, "where TFDS keeps (or downloads) datasets")
     seed: int = option(42, "random seed (which synthetic images)")
     verbose: bool = option(False, "show the libraries' own logs")
 

@@ -16,15 +16,14 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from chapters.common.data import DATASET_CHOICES
 from chapters.common.errors import UsageError
-from chapters.common.settings import CommonSettings, option
+from chapters.common.settings import CommonSettings, DatasetSettings, option
 
 DEFAULT_MODEL_NAME = "fashion-mnist"
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelSettings(CommonSettings):
+class ModelSettings(DatasetSettings, CommonSettings):
     """Flags of examples that serve the SavedModel (see :func:`served_model`)."""
 
     out: str = option("out/ch04", "directory for everything the example writes")
@@ -34,13 +33,6 @@ class ModelSettings(CommonSettings):
         "(default: train a small model once into OUT/model/1)",
     )
     train_steps: int = option(300, "training steps of that small model", minimum=1)
-    dataset: str = option(
-        "auto",
-        "images the small model trains on and the examples send: auto (real Fashion-MNIST via "
-        "TFDS, else a synthetic stand-in, warns once), tfds or synthetic",
-        choices=DATASET_CHOICES,
-    )
-    data_dir: str | None = option(None, "where TFDS keeps (or downloads) datasets")
 
     def model(self, log: Callable[[str], None] = print) -> Path:
         """The SavedModel these settings name (trained first if needed)."""

@@ -225,8 +225,8 @@ class CommonSettings(Settings):
 
 
 @dataclasses.dataclass(frozen=True)
-class DataSettings(CommonSettings):
-    """Flags of examples that read Fashion-MNIST (see the top-level README, "Data")."""
+class DatasetSettings(Settings):
+    """Which Fashion-MNIST to read (see the top-level README, "Data")."""
 
     dataset: str = option(
         "auto",
@@ -235,6 +235,12 @@ class DataSettings(CommonSettings):
         choices=DATASET_CHOICES,
     )
     data_dir: str | None = option(None, "where TFDS keeps (or downloads) datasets")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSettings(DatasetSettings, CommonSettings):
+    """Flags of examples that read Fashion-MNIST: the common ones, the dataset, how much of it."""
+
     num_examples: int | None = option(
         None, "use only the first N examples of each split (default: all)", minimum=1
     )

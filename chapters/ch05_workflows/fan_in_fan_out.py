@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hera.workflows import DAG, Workflow, script
 
-from chapters.common import book, cli, report, workflow
+from chapters.common import cli, report, workflow
 from chapters.common.models import MODEL_TYPES
 from chapters.common.settings import DataSettings, option
 from chapters.common.workflow import argo, timing
@@ -182,7 +182,7 @@ def main(settings: Settings) -> Result:
         ensemble_accuracy=round(combined["accuracy"], 3),
         best_single=round(best["accuracy"], 3),
     )
-    print(book.reference("5.2"))
+    report.section("5.2")
     print(f"Wrote: {out / 'data.npz'}, {out}/logits-*.npy, {png}")
     return Result(
         accuracy={m: r["accuracy"] for m, r in results.items()},

@@ -17,7 +17,7 @@ from pathlib import Path
 from hera.workflows import Steps, Workflow, script
 from hera.workflows import models as m
 
-from chapters.common import book, cli, report, workflow
+from chapters.common import cli, report, workflow
 from chapters.common.settings import DataSettings, option
 from chapters.common.workflow import argo, expr
 
@@ -186,7 +186,7 @@ def main(settings: Settings) -> Result:
         memoized_fraction=round(result.memoized_fraction, 3),
         seconds_saved=round(result.seconds_saved, 2),
     )
-    print(book.reference("5.4"))
+    report.section("5.4")
     print(f"Wrote: {cache_file} (the cache), {out}/data-ingest-*.npz")
     return result
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hera.workflows import DAG, Steps, Workflow, script
 
-from chapters.common import book, cli, report, workflow
+from chapters.common import cli, report, workflow
 from chapters.common.settings import CommonSettings, option
 from chapters.common.workflow import argo, timing
 
@@ -146,7 +146,7 @@ def main(settings: Settings) -> Result:
         async_seconds=round(asynchronous.seconds, 2),
         critical_path_seconds=round(path_seconds, 2),
     )
-    print(book.reference("5.3"))
+    report.section("5.3")
     print(f"Wrote: {', '.join(pngs)}")
     return Result(
         sync.seconds,

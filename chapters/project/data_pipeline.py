@@ -141,7 +141,7 @@ def main(settings: Settings) -> Result:
         result.disjoint and result.complete,
         per_worker=result.per_worker,
     )
-    report.section("9.1 Data ingestion (the data pipeline, single-node and distributed)")
+    report.section("9.1")
     print(f"Wrote: {folder}/")
     return result
 

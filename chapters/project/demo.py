@@ -174,7 +174,7 @@ def summarise(settings: Settings, out: Path, result: Result) -> None:
         ingest=result.ingest,
         winner=result.winner,
     )
-    report.section("9.4 End-to-end workflow (chapters 7 and 9)")
+    report.section("9.4")
     print(f"Wrote: {', '.join(result.paths)}, {result.served_version}")
 
 

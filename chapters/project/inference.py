@@ -119,7 +119,7 @@ def main(settings: Settings) -> dict:
         summary["agree"],
         replicas_used=summary["replicas_used"],
     )
-    report.section("9.3 Model serving (single-server and replicated inference)")
+    report.section("9.3")
     print(f"Wrote: {config.reports_dir(settings.out) / 'serving.json'}")
     return summary
 

@@ -154,7 +154,7 @@ def main(settings: Settings) -> dict:
         Path(summary["served_version"], "saved_model.pb").is_file(),
         winner=choice["winner"],
     )
-    report.section("9.2 Model training (model selection)")
+    report.section("9.2")
     print(f"Wrote: {summary['served_version']}, {config.reports_dir(settings.out)}/selection.json")
     return summary
 

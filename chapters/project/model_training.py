@@ -148,7 +148,7 @@ def launch(settings: Settings) -> Result:
         result.saved_type == settings.model_type and result.distinct_digests == 1,
         saved_type=result.saved_type,
     )
-    report.section("9.2 Model training (single-node and distributed)")
+    report.section("9.2")
     print(f"Wrote: {result.saved_model}, {folder / 'checkpoints'}/")
     return result
 

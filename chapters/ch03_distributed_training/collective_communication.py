@@ -104,6 +104,7 @@ class Result:
     accuracy: float  # the chief's export on 1,000 test images, called as TF Serving would
     examples_per_s: float  # job-level: global examples per second after the first epoch
     plot: str
+    claim: report.Claim | None = None  # what the summary printed, and whether it held
 
 
 def launch(settings: Settings) -> Result:
@@ -161,7 +162,7 @@ def summarise(settings: Settings, result: Result) -> None:
         "(e.g. --num-epochs 10 --steps-per-epoch 50)."
     )
     identical, one_model = result.distinct_digests == 1, len(result.saved_models) == 1
-    report.claim(
+    result.claim = report.claim(
         f"every replica ends with identical weights ({result.distinct_digests} distinct "
         f"digest(s) of {len(result.reports)} workers), and exactly one SavedModel is on disk "
         f"({len(result.saved_models)}: the chief's)",

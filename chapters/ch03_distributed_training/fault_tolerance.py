@@ -123,6 +123,7 @@ class Result:
     collective: CollectiveOutcome | None
     ps: PsOutcome | None
     plot: str | None
+    claim: report.Claim | None = None  # what the summary printed, and whether it held
 
 
 def run_collective(settings: Settings, log) -> CollectiveOutcome:
@@ -288,7 +289,7 @@ def summarise(settings: Settings, result: Result) -> None:
         p is None or (p.killed and p.epochs_completed == settings.num_epochs)
     )
     figures = {"resumed_at": c.resumed_at, "final_loss": c.final_loss} if c else {}
-    report.claim("; ".join(claims), held, **figures)
+    result.claim = report.claim("; ".join(claims), held, **figures)
     report.section("3.4")
     print(f"Wrote: {settings.out}/")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chapters.common import cli, report
@@ -150,6 +150,7 @@ class Result:
     examples_per_s: float
     tasks_lost: list[str]
     plot: str
+    claim: report.Claim | None = None  # what the summary printed, and whether it held
 
 
 def run_local(settings: Settings, hook=None, marks: dict[str, float] | None = None) -> Result:
@@ -223,7 +224,7 @@ def launch(settings: Settings) -> Result:
     )
     sharded = sorted({p["variable"] for p in result.placement if p["shard"] != "-"})
     steps = settings.num_epochs * settings.steps_per_epoch
-    report.claim(
+    claim = report.claim(
         f"{', '.join(sharded) or 'no variable'} is split across the ps tasks, and every worker "
         f"reads the one updated copy ({result.steps_applied} steps of {steps} landed in one "
         f"counter); loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}",
@@ -236,7 +237,7 @@ def launch(settings: Settings) -> Result:
     print(
         f"Wrote: {Path(settings.out, 'saved_model', '1')}, {result.plot}, {settings.out}/reports/"
     )
-    return result
+    return replace(result, claim=claim)
 
 
 def task(settings: Settings, me: dist.Task) -> None:

@@ -66,3 +66,10 @@ def test_outputs_and_pictures_stay_under_out(run):
     settings, result = run
     assert Path(result.plot).is_file() and Path(result.plot).parent == Path(settings.out)
     assert result.examples_per_s > 0
+
+
+def test_the_printed_claim_is_the_returned_one_and_held(run):
+    _, result = run
+    assert result.claim.held
+    assert result.claim.figures["distinct_digests"] == result.distinct_digests == 1
+    assert result.claim.figures["saved_models"] == len(result.saved_models) == 1

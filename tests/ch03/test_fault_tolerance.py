@@ -119,3 +119,10 @@ def test_a_job_out_of_restarts_fails_with_one_line(tmp_path):
     )  # fmt: skip
     assert_one_line_error(proc, "all-reduce job", "still failing after 0 restart(s)")
     assert "intended effect of the kill" in proc.stdout
+
+
+@pytest.mark.slow
+def test_the_printed_claim_is_the_returned_one_and_held(result, ps_result):
+    for outcome in (result, ps_result):
+        assert outcome.claim.held, outcome.claim.text
+    assert result.claim.figures["resumed_at"] == result.collective.resumed_at

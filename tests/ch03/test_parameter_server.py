@@ -56,3 +56,9 @@ def test_loss_goes_down_and_the_export_exists(result):
     assert len(result.losses) == EPOCHS and result.losses[-1] < result.losses[0]
     assert Path(result.plot).is_file()
     assert (Path(result.plot).parent / "saved_model" / "1" / "saved_model.pb").is_file()
+
+
+def test_the_printed_claim_is_the_returned_one_and_held(result):
+    assert result.claim.held
+    assert result.claim.figures["steps_applied"] == result.steps_applied == EPOCHS * STEPS
+    assert "dense/kernel" in result.claim.figures["sharded"]

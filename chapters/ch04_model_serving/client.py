@@ -22,6 +22,7 @@ from chapters.ch04_model_serving.inference import to_instances
 from chapters.common import cli
 from chapters.common.data import CLASS_NAMES, load_fashion_mnist
 from chapters.common.errors import UsageError
+from chapters.common.served import DEFAULT_MODEL_NAME
 from chapters.common.settings import DatasetSettings, option
 
 SAMPLE_REQUEST = Path(__file__).with_name("sample_request.json")
@@ -66,7 +67,7 @@ def curl_command(url: str, model_name: str, body: Path = SAMPLE_REQUEST) -> str:
 @dataclasses.dataclass(frozen=True)
 class Settings(DatasetSettings):
     url: str = option("http://127.0.0.1:8080", "the server's (or router's) base URL")
-    model_name: str = option("fashion-mnist", "the model's name in the URL")
+    model_name: str = option(DEFAULT_MODEL_NAME, "the model's name in the URL")
     num_examples: int = option(10, "test images to send in one request", minimum=1)
     png: bool = option(False, 'send the images as {"b64": "<base64 PNG>"} instead of pixels')
     curl: bool = option(False, "print a curl command for the sample request and exit")

@@ -31,8 +31,7 @@ from chapters.ch04_model_serving.server import read_images
 from chapters.ch04_model_serving.sharded_services import sharded_predict
 from chapters.common import cli, serving
 from chapters.common.errors import UsageError
-from chapters.common.served import DEFAULT_MODEL_NAME
-from chapters.common.settings import Settings as BaseSettings
+from chapters.common.served import ListenSettings
 from chapters.common.settings import option
 
 
@@ -73,13 +72,10 @@ class ShardUnavailable(Exception):
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings(BaseSettings):
+class Settings(ListenSettings):
     shards: tuple[str, ...] | None = option(
         None, "comma-separated base URLs of the shard servers (required)"
     )
-    host: str = option("127.0.0.1", "address to listen on (0.0.0.0: every network, as a pod needs)")
-    port: int = option(8080, "HTTP port", minimum=1, maximum=65535)
-    model_name: str = option(DEFAULT_MODEL_NAME, "the model's name in the URLs")
     max_instances: int = option(4096, "most images the router takes per request", minimum=1)
     shard_max_instances: int = option(128, "most images sent to one shard at once", minimum=1)
     max_body_bytes: int = option(64 << 20, "largest request body; more is a 413", minimum=1)

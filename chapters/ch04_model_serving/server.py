@@ -35,7 +35,7 @@ from chapters.ch04_model_serving import inference
 from chapters.ch04_model_serving.inference import BadRequest, TooLarge
 from chapters.common import cli, serving
 from chapters.common.export import load_serving_function
-from chapters.common.served import DEFAULT_MODEL_NAME, ModelSettings
+from chapters.common.served import ListenSettings, ModelSettings
 from chapters.common.settings import option
 
 
@@ -94,14 +94,10 @@ def decode_json(body: bytes):
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings(ModelSettings):
-    host: str = option("127.0.0.1", "address to listen on (0.0.0.0: every network, as a pod needs)")
-    port: int = option(8080, "HTTP port", minimum=1, maximum=65535)
-    model_name: str = option(DEFAULT_MODEL_NAME, "the model's name in the URLs")
+class Settings(ModelSettings, ListenSettings):
     max_instances: int = option(
         inference.DEFAULT_MAX_INSTANCES, "most images per request; more is a 413", minimum=1
     )
-    max_body_bytes: int = option(8 << 20, "largest request body; more is a 413", minimum=1)
 
 
 def main(settings: Settings) -> None:

@@ -17,9 +17,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from chapters.common.errors import UsageError
-from chapters.common.settings import CommonSettings, DatasetSettings, option
+from chapters.common.settings import CommonSettings, DatasetSettings, Settings, option
 
 DEFAULT_MODEL_NAME = "fashion-mnist"
+
+
+@dataclasses.dataclass(frozen=True)
+class ListenSettings(Settings):
+    """Where a server listens and what it accepts: the model server and the router (chapter 4)."""
+
+    host: str = option("127.0.0.1", "address to listen on (0.0.0.0: every network, as a pod needs)")
+    port: int = option(8080, "HTTP port", minimum=1, maximum=65535)
+    model_name: str = option(DEFAULT_MODEL_NAME, "the model's name in the URLs")
+    max_body_bytes: int = option(8 << 20, "largest request body; more is a 413", minimum=1)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,7 +15,7 @@ Run: python -m chapters.ch03_distributed_training.collective_communication [--nu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chapters.common import cli, report
@@ -139,11 +139,10 @@ def launch(settings: Settings) -> Result:
             )
         ),
     )
-    summarise(settings, result)
-    return result
+    return replace(result, claim=summarise(settings, result))
 
 
-def summarise(settings: Settings, result: Result) -> None:
+def summarise(settings: Settings, result: Result) -> report.Claim:
     rows = [
         (name, "yes" if r["chief"] else "", r["losses"][0], r["losses"][-1], r["weights_sha256"])
         for name, r in result.reports.items()
@@ -162,7 +161,7 @@ def summarise(settings: Settings, result: Result) -> None:
         "(e.g. --num-epochs 10 --steps-per-epoch 50)."
     )
     identical, one_model = result.distinct_digests == 1, len(result.saved_models) == 1
-    result.claim = report.claim(
+    claim = report.claim(
         f"every replica ends with identical weights ({result.distinct_digests} distinct "
         f"digest(s) of {len(result.reports)} workers), and exactly one SavedModel is on disk "
         f"({len(result.saved_models)}: the chief's)",
@@ -172,8 +171,9 @@ def summarise(settings: Settings, result: Result) -> None:
         accuracy=round(result.accuracy, 3),
         examples_per_s=round(result.examples_per_s),
     )
-    report.section("3.3")
     print(f"Wrote: {', '.join(result.saved_models)}, {result.plot}, {settings.out}/reports/")
+    report.section("3.3")
+    return claim
 
 
 def main(settings: Settings) -> Result | dict:

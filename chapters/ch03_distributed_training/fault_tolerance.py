@@ -290,8 +290,8 @@ def summarise(settings: Settings, result: Result) -> None:
     )
     figures = {"resumed_at": c.resumed_at, "final_loss": c.final_loss} if c else {}
     result.claim = report.claim("; ".join(claims), held, **figures)
-    report.section("3.4")
     print(f"Wrote: {settings.out}/")
+    report.section("3.4")
 
 
 if __name__ == "__main__":

@@ -233,10 +233,10 @@ def launch(settings: Settings) -> Result:
         steps_applied=result.steps_applied,
         final_loss=round(result.losses[-1], 4),
     )
-    report.section("3.2")
     print(
         f"Wrote: {Path(settings.out, 'saved_model', '1')}, {result.plot}, {settings.out}/reports/"
     )
+    report.section("3.2")
     return replace(result, claim=claim)
 
 

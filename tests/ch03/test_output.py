@@ -40,6 +40,6 @@ def test_an_example_prints_only_its_own_lines(module, tmp_path):
     assert sum(line.startswith(OUR_WARNING) for line in lines) == 1  # the fallback, said once
     stdout = proc.stdout.rstrip().splitlines()
     assert any(line.startswith("Claim:") and "NOT" not in line for line in stdout), proc.stdout
-    assert stdout[-2].startswith("Book: chapter 3"), stdout[-2:]
+    assert stdout[-1].startswith("Book: chapter 3"), stdout[-2:]  # the summary ends with it
     assert list(scratch.iterdir()) == [], "temporary files left behind"
     assert all(p.is_relative_to(out) for p in out.rglob("*"))  # and everything under --out

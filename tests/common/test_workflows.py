@@ -378,7 +378,7 @@ def test_a_container_running_a_project_module_runs_locally():
         "args": ["--verbose"]}}  # fmt: skip
     result = run(wf(container)).raise_for_status()
     assert result.node("t").outputs["exitCode"] == "0"
-    assert "workflows checked, 0 stale" in result.node("t").outputs["result"]
+    assert "generated manifests checked, 0 stale" in result.node("t").outputs["result"]
 
 
 TFJOB = """

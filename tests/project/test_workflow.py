@@ -113,7 +113,7 @@ def test_rbac_grants_what_the_steps_do():
     account = next(d for d in docs if d["kind"] == "ServiceAccount")
     assert account["metadata"]["name"] == "dmlp-project"
     listed = yaml.safe_load((DIRECTORY / "kustomization.yaml").read_text())["resources"]
-    assert set(listed) == {"rbac.yaml", "workflow.yaml"}
+    assert set(listed) == {"../base", "rbac.yaml", "workflow.yaml"}  # base: the PVC it mounts
 
 
 def test_make_validate_finds_nothing_but_the_pvc_that_base_provides():

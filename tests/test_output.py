@@ -27,12 +27,16 @@ EXAMPLES = {
     CH02 + "caching": ["--num-examples", "64", "--num-epochs", "2", "--preprocess-cost", "1"],
     CH05 + "fan_in_fan_out": ["--num-examples", "64", "--train-steps", "2", "--batch-size", "16"],
     CH05 + "memoization": ["--num-examples", "64", "--ingest-cost", "1"],
+    CH05 + "sync_async": ["--unit-seconds", "0.05"],
     CH06 + "scheduling": ["--num-jobs", "60"],
     CH06 + "metadata": ["--dataset", "auto", "--num-examples", "256", "--train-steps", "8",
                         "--batch-size", "16", "--checkpoint-every", "3", "--fail-at-step", "5"],
 }  # fmt: skip
 
-READS_NO_DATA = {CH06 + "scheduling"}  # a simulation: no dataset, so no fallback warning
+READS_NO_DATA = {
+    CH06 + "scheduling",
+    CH05 + "sync_async",
+}  # a simulation: no dataset, so no fallback warning
 
 NOISE = re.compile(r"absl|[EWI]0000 |cuda|cuInit|Deprecat|Traceback|oneDNN|tensorflow/", re.I)
 OUR_WARNING = "WARNING: real Fashion-MNIST unavailable"

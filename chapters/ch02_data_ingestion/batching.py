@@ -120,10 +120,10 @@ class Result:
 
     @property
     def holds(self) -> bool:
-        in_flight = [r.in_flight_mib for r in sorted(self.streamed, key=lambda r: r.batch_size)]
+        # What a stream holds in flight is a figure shown beside the claim (batch bytes x depth),
+        # not part of it: it grows with the batch size by construction.
         return (
             abs(self.streamed_growth_mib) < 0.25 * self.materialised_growth_mib
-            and in_flight == sorted(in_flight)
             and self.loss_after < self.loss_before
         )
 

@@ -30,6 +30,12 @@ def check(proc, out: Path, section: str, written: list[str]) -> list[str]:
     return lines
 
 
+def scratch_dir(tmp_path: Path) -> dict[str, str]:
+    """A TMPDIR of the test's own (the example and its servers inherit it): it must end empty."""
+    (tmp_path / "tmp").mkdir()
+    return {"TMPDIR": str(tmp_path / "tmp")}
+
+
 def test_event_driven_output(tmp_path):
     out = tmp_path / "out"
     proc = run_module(
@@ -37,8 +43,10 @@ def test_event_driven_output(tmp_path):
         *("--duration", "2", "--spike-start", "0.5", "--spike-end", "1", "--tail", "0.5"),
         *("--images-per-event", "0", "--io-ms", "20", "--out", str(out)),
         timeout=180,
+        env=scratch_dir(tmp_path),
     )
     check(proc, out, "4.4", ["ch04_event_driven.png"])
+    assert list((tmp_path / "tmp").iterdir()) == [], "temporary files left behind"
     assert f"Wrote: {out / 'ch04_event_driven.png'}" in proc.stdout
 
 
@@ -50,6 +58,8 @@ def test_sharded_services_output(tmp_path, model_dir):
         *("--num-shards", "2", "--request-size", "40", "--max-instances", "16"),
         *("--model-dir", model_dir, "--dataset", "synthetic", "--out", str(out)),
         timeout=600,
+        env=scratch_dir(tmp_path),
     )
     lines = check(proc, out, "4.3", [])
+    assert list((tmp_path / "tmp").iterdir()) == [], "temporary files left behind"
     assert "Claim: the merged sharded answer equals the unsharded one: yes" in "\n".join(lines)

@@ -14,6 +14,7 @@ EXAMPLES = {
     CH08 + "argo_basics": ["--seconds", "0.1"],
     CH08 + "tensorflow_basics": ["--num-examples", "64", "--test-examples", "64",
                                  "--train-steps", "2"],
+    CH08 + "kubeflow_tfjob": ["--train-steps", "2"],
 }  # fmt: skip
 
 

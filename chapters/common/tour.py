@@ -89,7 +89,7 @@ def title_of(module: str) -> str:
     spec = importlib.util.find_spec(f"chapters.{module}")
     text = Path(spec.origin).read_text(encoding="utf-8") if spec and spec.origin else ""
     if text.startswith('"""'):
-        return text[3:].splitlines()[0].strip().rstrip(".")
+        return text[3:].splitlines()[0].strip().rstrip(".").replace("``", "")
     return module
 
 

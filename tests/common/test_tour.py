@@ -107,3 +107,9 @@ def test_page_renders_in_a_real_browser_with_every_image_loaded(tmp_path):
         assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 1000
     finally:
         browser.quit()
+
+
+def test_titles_come_from_docstrings_in_plain_words():
+    assert tour.title_of("project.demo").startswith("Chapters 7 and 9")
+    assert "``" not in tour.title_of("project.demo")
+    assert tour.title_of("ch02_data_ingestion.sharding").startswith("Chapter 2, section 2.4")

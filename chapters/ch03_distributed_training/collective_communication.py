@@ -87,7 +87,7 @@ def worker(settings: Settings, task: dist.Task) -> dict:
 
 @dataclass(frozen=True)
 class Settings(dist.ClusterSettings):
-    out: str = option("out/ch03_collective", "directory for everything the example writes")
+    out: str = option("out/ch03_collective")
     steps_per_execution: int = option(
         1, "training steps per call into TensorFlow (10 cuts per-step overhead)", minimum=1
     )

@@ -67,10 +67,10 @@ def kill_at(victim: str, watch: str, epoch: int, log, fired: threading.Event):
 
 @dataclass(frozen=True)
 class Settings(dist.ClusterSettings):
-    out: str = option("out/ch03_fault_tolerance", "directory for everything the example writes")
-    num_examples: int | None = option(2000, "use only the first N training examples", minimum=1)
+    out: str = option("out/ch03_fault_tolerance")
+    num_examples: int | None = option(2000)
     num_epochs: int = option(5, "passes over --steps-per-epoch batches", minimum=2)
-    steps_per_epoch: int = option(10, "batches per epoch", minimum=1)
+    steps_per_epoch: int = option(10)
     part: str = option("both", "which strategy to break", choices=("both", "collective", "ps"))
     kill_at_epoch: int = option(3, "SIGKILL the last worker during this epoch", minimum=1)
     max_restarts: int = option(2, "how often the all-reduce job is restarted", minimum=0)

@@ -128,8 +128,8 @@ def placement(model) -> list[dict]:
 
 @dataclass(frozen=True)
 class Settings(dist.ClusterSettings):
-    out: str = option("out/ch03_parameter_server", "directory for everything the example writes")
-    num_epochs: int = option(3, "passes over --steps-per-epoch batches", minimum=1)
+    out: str = option("out/ch03_parameter_server")
+    num_epochs: int = option(3)
     batch_size: int = option(
         32, "examples per batch per worker (the global batch is this x workers)", minimum=1
     )

@@ -78,7 +78,7 @@ class Settings(ListenSettings):
     )
     max_instances: int = option(4096, "most images the router takes per request", minimum=1)
     shard_max_instances: int = option(128, "most images sent to one shard at once", minimum=1)
-    max_body_bytes: int = option(64 << 20, "largest request body; more is a 413", minimum=1)
+    max_body_bytes: int = option(64 << 20)
     verbose: bool = option(False, "show KServe's and uvicorn's own logs")
 
     def check(self) -> None:

@@ -101,7 +101,7 @@ with Workflow(
 
 @dataclass(frozen=True)
 class Settings(CommonSettings):
-    out: str = option("out/ch08/tfjob", "directory for everything the example writes")
+    out: str = option("out/ch08/tfjob")
     train_steps: int = option(20, "training steps of each worker", minimum=1)
     step_timeout: float = option(300.0, "seconds before the TFJob is killed", minimum=1)
 

@@ -83,7 +83,7 @@ def train(settings: "Settings") -> dict:
 
 @dataclass(frozen=True)
 class Settings(DataSettings):
-    out: str = option("out/ch08/tensorflow-basics", "directory for everything the example writes")
+    out: str = option("out/ch08/tensorflow-basics")
     num_examples: int | None = option(2000, "training examples to use", minimum=1)
     test_examples: int = option(1000, "test examples to evaluate on", minimum=1)
     train_steps: int = option(60, "training steps", minimum=1)

@@ -36,7 +36,7 @@ class ListenSettings(Settings):
 class ModelSettings(DatasetSettings, CommonSettings):
     """Flags of examples that serve the SavedModel (see :func:`served_model`)."""
 
-    out: str = option("out/ch04", "directory for everything the example writes")
+    out: str = option("out/ch04")
     model_dir: str | None = option(
         None,
         "SavedModel version folder to serve, e.g. out/ch03_collective/saved_model/1 "

@@ -30,7 +30,7 @@ import dataclasses
 import re
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 from chapters.common.data import DATASET_CHOICES
@@ -40,14 +40,20 @@ from chapters.common.models import MODEL_TYPES
 
 def option(
     default: Any,
-    help: str,
+    help: str | None = None,
     *,
     minimum: float | None = None,
     maximum: float | None = None,
     choices: Sequence[Any] | None = None,
     flag: str | None = None,
 ) -> Any:
-    """A settings field: its default, its help text and the rules its value must follow."""
+    """A settings field: its default, its help text and the rules its value must follow.
+
+    ``option(new_default)`` alone, in a subclass, changes only the default of a field the base
+    class declares: its help text and rules are the base's (one declaration of each idea).
+    """
+    if help is None:
+        return dataclasses.field(default=default, metadata={"inherit": True})
     metadata = {
         "help": help,
         "minimum": minimum,
@@ -58,8 +64,20 @@ def option(
     return dataclasses.field(default=default, metadata=metadata)
 
 
-def flag_name(field: dataclasses.Field) -> str:
-    return field.metadata.get("flag") or "--" + field.name.replace("_", "-")
+def meta_of(cls: type, field: dataclasses.Field) -> Mapping[str, Any]:
+    """The field's help and rules: its own, or, for a changed default only, the base class's."""
+    if not field.metadata.get("inherit"):
+        return field.metadata
+    for base in cls.__mro__[1:]:
+        inherited = getattr(base, "__dataclass_fields__", {}).get(field.name)
+        if inherited is not None and not inherited.metadata.get("inherit"):
+            return inherited.metadata
+    raise TypeError(f"{cls.__name__}.{field.name}: option() without help, but no base declares it")
+
+
+def flag_name(field: dataclasses.Field, meta: Mapping[str, Any] | None = None) -> str:
+    meta = field.metadata if meta is None else meta
+    return meta.get("flag") or "--" + field.name.replace("_", "-")
 
 
 def _plain(text: str | None) -> str | None:
@@ -115,7 +133,9 @@ class Settings:
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
         for field in dataclasses.fields(self):
-            _check_field(field, hints[field.name], getattr(self, field.name))
+            _check_field(
+                field, meta_of(type(self), field), hints[field.name], getattr(self, field.name)
+            )
         self.check()
 
     def check(self) -> None:
@@ -134,17 +154,17 @@ class Settings:
         hints = typing.get_type_hints(cls)
         for field in dataclasses.fields(cls):
             kind, _optional = _base_type(hints[field.name])
-            meta = field.metadata
+            meta = meta_of(cls, field)
             text = _plain(meta.get("help", ""))
             if kind is bool:
-                p.add_argument(flag_name(field), action="store_true", help=text)
+                p.add_argument(flag_name(field, meta), action="store_true", help=text)
                 continue
             shown = field.default
             if isinstance(shown, tuple):
                 shown = ",".join(map(str, shown))
             suffix = "" if shown is None else f" (default: {shown})"
             p.add_argument(
-                flag_name(field),
+                flag_name(field, meta),
                 dest=field.name,
                 type=_converter(kind),
                 choices=meta.get("choices"),
@@ -170,7 +190,7 @@ class Settings:
         out: list[str] = []
         for field in dataclasses.fields(self):
             value = values[field.name]
-            name = flag_name(field)
+            name = flag_name(field, meta_of(type(self), field))
             if value is None or value is False:
                 continue
             if value is True:
@@ -185,10 +205,9 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-def _check_field(field: dataclasses.Field, hint: Any, value: Any) -> None:
+def _check_field(field: dataclasses.Field, meta: Mapping[str, Any], hint: Any, value: Any) -> None:
     kind, optional = _base_type(hint)
-    name = flag_name(field)
-    meta = field.metadata
+    name = flag_name(field, meta)
     if value is None:
         if optional:
             return

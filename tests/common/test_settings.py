@@ -62,3 +62,16 @@ def test_help_shows_plain_words_and_defaults():
     assert "Uses tf.data and shard." in text
     assert "``" not in text and ":func:" not in text
     assert "(default: 32,128)" in text
+
+
+def test_a_changed_default_keeps_the_base_help_and_rules():
+    @dataclass(frozen=True)
+    class Smaller(Example):
+        num_workers: int = option(2)
+
+    assert Smaller().num_workers == 2
+    with pytest.raises(UsageError, match="--num-workers must be at least 1"):
+        Smaller(num_workers=0)  # the base's minimum still holds
+    text = Smaller.parser().format_help()
+    assert "workers (default: 2)" in text
+    assert "--num-workers" in Smaller(num_workers=3).argv()

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import yaml
 
+from chapters.common.versions import pinned
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "manifests" / "schemas"
 RAW = "https://raw.githubusercontent.com/{repo}/{tag}/{path}"
@@ -70,9 +72,7 @@ SOURCES = [
 
 def pinned_versions() -> dict[str, str]:
     """KEY=value lines of versions.env (the one file every pinned version lives in)."""
-    lines = (ROOT / "versions.env").read_text().splitlines()
-    pairs = [line.split("=", 1) for line in lines if "=" in line and not line.startswith("#")]
-    return {key.strip(): value.strip() for key, value in pairs}
+    return pinned(ROOT / "versions.env")
 
 
 def strip_descriptions(node):

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from chapters.common.versions import pinned
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 TOOLS = ("kind", "docker", "kubectl", "helm", "python")
@@ -44,13 +46,7 @@ SYSTEM = (
 )
 
 
-def versions() -> dict[str, str]:
-    lines = (ROOT / "versions.env").read_text().splitlines()
-    pairs = [line.split("=", 1) for line in lines if "=" in line and not line.startswith("#")]
-    return {k: v for k, v in pairs}
-
-
-V = versions()
+V = pinned()
 
 SHIM = r"""
 import json, os, sys

@@ -18,17 +18,14 @@ from pathlib import Path
 
 from hera.workflows import DAG, Parameter, Resource, Workflow
 
+from chapters.common import versions
 from chapters.common.models import MODEL_TYPES
 from chapters.common.workflow import argo
 from chapters.project import config
 from chapters.project.steps import fingerprint, ingest, select
 
 ROOT = Path(__file__).resolve().parents[2]
-TF_SERVING_VERSION = next(
-    line.split("=", 1)[1].strip()
-    for line in (ROOT / "versions.env").read_text().splitlines()
-    if line.startswith("TF_SERVING_VERSION=")
-)
+TF_SERVING_VERSION = versions.pinned()["TF_SERVING_VERSION"]
 SERVICE_ACCOUNT = "dmlp-project"  # manifests/project/rbac.yaml
 OUT = "{{workflow.parameters.data_root}}/{{workflow.parameters.run_dir}}"
 DATA = OUT + "/data/{{tasks.fingerprint.outputs.result}}"  # ingestion writes, training reads

@@ -15,6 +15,7 @@ import yaml
 from jsonschema import Draft7Validator
 
 from chapters.common import manifests as mf
+from chapters.common.versions import pinned
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests"
@@ -28,11 +29,6 @@ RENDERERS = [
         ),
     ),
 ]
-
-
-def versions() -> dict[str, str]:
-    lines = (ROOT / "versions.env").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
 
 
 # ----------------------------------------------------------------------------- the repository
@@ -68,7 +64,7 @@ def test_make_validate_runs_this_validator_on_the_manifests():
 
 
 def test_vendored_schemas_come_from_the_pinned_tags():
-    pins = versions()
+    pins = pinned()
     tags = {
         "kubeflow/trainer": pins["TRAINING_OPERATOR_VERSION"],
         "kserve/kserve": pins["KSERVE_VERSION"],

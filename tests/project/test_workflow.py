@@ -8,6 +8,7 @@ from hera.workflows import Workflow
 
 from chapters.common import manifests as validation
 from chapters.common.models import MODEL_TYPES
+from chapters.common.versions import pinned
 from chapters.common.workflow import spec
 from chapters.project import manifests, workflow
 
@@ -85,11 +86,7 @@ def test_the_inference_service_is_kserve_standard_tf_runtime_from_versions_env()
                                    validation.load_schemas()) == []  # fmt: skip
     assert isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Standard"
     model = isvc["spec"]["predictor"]["model"]
-    versions = dict(
-        line.split("=", 1) for line in (manifests.ROOT / "versions.env").read_text().splitlines()
-        if "=" in line and not line.startswith("#")
-    )  # fmt: skip
-    assert model["runtimeVersion"] == versions["TF_SERVING_VERSION"]
+    assert model["runtimeVersion"] == pinned()["TF_SERVING_VERSION"]
     assert model["modelFormat"]["name"] == "tensorflow"
     assert model["storageUri"] == "pvc://dmlp-data/project/served/fashion-mnist"
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from chapters.ch03_distributed_training import collective_communication as cc
+from chapters.ch03_distributed_training import fault_tolerance_report as reporting
 from chapters.ch03_distributed_training import parameter_server as ps
-from chapters.common import cli, report
+from chapters.common import cli
 from chapters.common import distributed as dist
 from chapters.common.cluster import LocalCluster, TaskFailed, cluster_spec
 from chapters.common.errors import UsageError
@@ -86,54 +87,14 @@ class Settings(dist.ClusterSettings):
             raise UsageError("--num-workers must be at least 2: one is killed, one carries on")
 
 
-@dataclass
-class Attempt:
-    exit_codes: dict[str, int]
-    first_epoch: int | None  # where worker-0 began: 0, or where the backup let it resume
-    epochs: list[int]  # the epochs worker-0 finished
-    losses: list[float]
-
-
-@dataclass
-class CollectiveOutcome:
-    attempts: list[Attempt] = field(default_factory=list)
-    killed_after: int | None = None  # epochs finished when the worker was killed
-    resumed_at: int | None = None
-    final_loss: float = float("nan")
-    uninterrupted_final_loss: float | None = None
-    uninterrupted_losses: list[float] = field(default_factory=list)
-    identical_after_resume: bool = False  # every worker's weights equal after the restart
-    backup_left: bool = True  # a finished run deletes its backup
-
-    @property
-    def no_progress_lost(self) -> bool:
-        return self.killed_after is not None and self.resumed_at == self.killed_after > 0
-
-
-@dataclass
-class PsOutcome:
-    killed: bool
-    tasks_lost: list[str]
-    epochs_completed: int
-    losses: list[float]
-
-
-@dataclass
-class Result:
-    collective: CollectiveOutcome | None
-    ps: PsOutcome | None
-    plot: str | None
-    claim: report.Claim | None = None  # what the summary printed, and whether it held
-
-
-def run_collective(settings: Settings, log) -> CollectiveOutcome:
+def run_collective(settings: Settings, log) -> reporting.CollectiveOutcome:
     """The all-reduce job, a worker SIGKILLed once, restarted from the backup until it succeeds."""
     out = Path(settings.out, "collective")
     backup_dir = out / "backup"
     shutil.rmtree(backup_dir, ignore_errors=True)  # a fresh demo, not a leftover backup
     job = dist.convert(settings, cc.Settings, out=str(out), backup_dir=str(backup_dir))
     victim = f"worker-{settings.num_workers - 1}"
-    outcome = CollectiveOutcome()
+    outcome = reporting.CollectiveOutcome()
     log(
         f"all-reduce: {settings.num_workers} workers, {settings.num_epochs} epochs; "
         f"{victim} will be killed during epoch {settings.kill_at_epoch}"
@@ -159,7 +120,7 @@ def run_collective(settings: Settings, log) -> CollectiveOutcome:
         with cluster:
             codes = cluster.wait(settings.timeout, fail_fast=False)
         marks = dist.epoch_marks(cluster.lines("worker-0"))
-        outcome.attempts.append(Attempt(codes, marks.first, marks.ended, marks.losses))
+        outcome.attempts.append(reporting.Attempt(codes, marks.first, marks.ended, marks.losses))
         log(
             f"attempt {attempt + 1}: exit codes {codes}; worker-0 began at epoch {marks.first} "
             f"and finished epochs {marks.ended}"
@@ -184,7 +145,6 @@ def run_collective(settings: Settings, log) -> CollectiveOutcome:
         tail = [*cluster.lines()[-8:], f"still failing after {settings.max_restarts} restart(s)"]
         raise TaskFailed("all-reduce job", 1, tail)
     reports = dist.read_reports(out)
-    outcome.resumed_at = outcome.attempts[-1].first_epoch
     outcome.final_loss = reports["worker-0"]["losses"][-1]
     outcome.identical_after_resume = len({r["weights_sha256"] for r in reports.values()}) == 1
     outcome.backup_left = backup_dir.exists() and any(backup_dir.iterdir())
@@ -193,7 +153,6 @@ def run_collective(settings: Settings, log) -> CollectiveOutcome:
         if "error" in reference:
             raise reference["error"]
         outcome.uninterrupted_losses = reference["losses"]
-        outcome.uninterrupted_final_loss = reference["losses"][-1]
     return outcome
 
 
@@ -209,7 +168,7 @@ def run_quietly(settings: cc.Settings, into: dict) -> None:
         into["error"] = err
 
 
-def run_ps(settings: Settings, log) -> PsOutcome:
+def run_ps(settings: Settings, log) -> reporting.PsOutcome:
     """The parameter-server job with one worker SIGKILLed mid-training."""
     # One ps task is enough here: this run is about losing a worker.
     job = dist.convert(
@@ -228,70 +187,18 @@ def run_ps(settings: Settings, log) -> PsOutcome:
             f"the coordinator logged UnavailableError for {', '.join(result.tasks_lost)}: the "
             "intended effect of the kill; it sent the remaining steps to the other worker(s)"
         )
-    return PsOutcome(fired.is_set(), result.tasks_lost, len(result.losses), result.losses)
+    return reporting.PsOutcome(fired.is_set(), result.tasks_lost, len(result.losses), result.losses)
 
 
-def main(settings: Settings) -> Result:
+def main(settings: Settings) -> reporting.Result:
     """Kill a worker mid-training in an all-reduce and/or a parameter-server job."""
     log = cli.Progress("ch03.fault_tolerance")
     settings = dist.resolve_dataset(settings)
     collective = run_collective(settings, log) if settings.part != "ps" else None
     ps_outcome = run_ps(settings, log) if settings.part != "collective" else None
-    plot = None
-    if collective is not None:
-        curves = {
-            f"attempt {i + 1}": (a.epochs, a.losses) for i, a in enumerate(collective.attempts)
-        }
-        if collective.uninterrupted_losses:
-            n = len(collective.uninterrupted_losses)
-            curves["uninterrupted"] = (list(range(n)), collective.uninterrupted_losses)
-        plot = str(
-            dist.plot_losses(
-                Path(settings.out, "loss_with_kill.png"),
-                curves,
-                "All-reduce with BackupAndRestore: a worker killed, the job resumed",
-                marks={f"worker-{settings.num_workers - 1} killed": settings.kill_at_epoch},
-            )
-        )
-    result = Result(collective, ps_outcome, plot)
-    summarise(settings, result)
+    result = reporting.Result(collective, ps_outcome, reporting.plot(settings, collective))
+    reporting.summarise(settings, result)
     return result
-
-
-def summarise(settings: Settings, result: Result) -> None:
-    c, p = result.collective, result.ps
-    rows, claims = [], []
-    for i, a in enumerate(c.attempts if c else []):
-        ok = "ok" if all(v == 0 for v in a.exit_codes.values()) else "failed (killed)"
-        rows.append((f"all-reduce attempt {i + 1}", a.first_epoch, len(a.epochs), a.losses[-1], ok))
-    if p is not None:
-        lost = ", ".join(p.tasks_lost) or "-"
-        rows.append(("parameter server", 0, p.epochs_completed, p.losses[-1], f"ok without {lost}"))
-    title = f"Fault tolerance: a worker killed during epoch {settings.kill_at_epoch}"
-    headers = ["run", "started at epoch", "epochs finished", "last loss", "outcome"]
-    cli.print_table(rows, headers, title=title)
-    if c is not None:
-        claims.append(
-            f"the all-reduce job was killed after {c.killed_after} finished epochs and resumed "
-            f"at epoch {c.resumed_at} ({'no' if c.no_progress_lost else 'SOME'} progress lost), "
-            f"final loss {c.final_loss:.4f}"
-        )
-        if c.uninterrupted_final_loss is not None:
-            gap = abs(c.final_loss - c.uninterrupted_final_loss)
-            same = "identical" if gap == 0 else f"a gap of {gap:.2g}"
-            claims[-1] += f" vs {c.uninterrupted_final_loss:.4f} uninterrupted ({same})"
-    if p is not None:
-        claims.append(
-            f"the parameter-server job finished {p.epochs_completed} of {settings.num_epochs} "
-            f"epochs without {lost}"
-        )
-    held = (c is None or (c.no_progress_lost and c.identical_after_resume)) and (
-        p is None or (p.killed and p.epochs_completed == settings.num_epochs)
-    )
-    figures = {"resumed_at": c.resumed_at, "final_loss": c.final_loss} if c else {}
-    result.claim = report.claim("; ".join(claims), held, **figures)
-    print(f"Wrote: {settings.out}/")
-    report.section("3.4")
 
 
 if __name__ == "__main__":

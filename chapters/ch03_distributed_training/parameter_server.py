@@ -17,10 +17,11 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from chapters.common import cli, report
+from chapters.ch03_distributed_training import parameter_server_report as reporting
+from chapters.common import cli
 from chapters.common import distributed as dist
 from chapters.common.cluster import LocalCluster, cluster_spec
 from chapters.common.data import load_fashion_mnist, normalize
@@ -138,22 +139,9 @@ class Settings(dist.ClusterSettings):
     )
 
 
-@dataclass(frozen=True)
-class Result:
-    placement: list[dict]  # variable, shard, shape, device
-    losses: list[float]  # per epoch
-    probes_before: list[tuple[int, float]]  # (optimizer step, sum of weights) read by workers
-    probes_after: list[tuple[int, float]]
-    coordinator_view: tuple[int, float]
-    workers_agree: bool  # every probe after training read the coordinator's values
-    steps_applied: int  # optimizer steps on the ps: every worker's updates in one counter
-    examples_per_s: float
-    tasks_lost: list[str]
-    plot: str
-    claim: report.Claim | None = None  # what the summary printed, and whether it held
-
-
-def run_local(settings: Settings, hook=None, marks: dict[str, float] | None = None) -> Result:
+def run_local(
+    settings: Settings, hook=None, marks: dict[str, float] | None = None
+) -> reporting.Result:
     """Start every task locally, wait for the coordinator, stop the servers; read its report.
 
     ``hook(cluster)``, when given, returns an ``on_line`` callback that sees every task's lines
@@ -167,77 +155,14 @@ def run_local(settings: Settings, hook=None, marks: dict[str, float] | None = No
     with cluster:
         cluster.wait(settings.timeout, tasks=["chief-0"])  # the servers never exit by themselves
         lost = [name for name in cluster.tasks if name != "chief-0" and cluster.returncode(name)]
-    r = dist.read_reports(settings.out, ["chief-0"])["chief-0"]
-    after = [tuple(p) for p in r["probes_after"]]
-    view = tuple(r["coordinator_view"])
-    return Result(
-        placement=r["placement"],
-        losses=r["losses"],
-        probes_before=[tuple(p) for p in r["probes_before"]],
-        probes_after=after,
-        coordinator_view=view,
-        workers_agree=set(after) == {view},
-        steps_applied=view[0],
-        examples_per_s=dist.steady_examples_per_s(
-            r["epoch_seconds"], settings.steps_per_epoch, r["global_batch_size"]
-        ),
-        tasks_lost=lost,
-        plot=str(
-            dist.plot_losses(
-                Path(settings.out, "loss.png"),
-                {"coordinator (all workers' steps)": (r["epochs"], r["losses"])},
-                f"Parameter server: loss ({settings.num_workers} workers, {settings.num_ps} ps)",
-                marks=marks,
-            )
-        ),
-    )
+    return reporting.read_result(settings, lost, marks)
 
 
-def launch(settings: Settings) -> Result:
+def launch(settings: Settings) -> reporting.Result:
+    """Run the whole cluster on this machine, then print where the variables lived."""
     log = cli.Progress("ch03.parameter_server")
     log(f"starting {settings.num_ps} ps, {settings.num_workers} workers and a coordinator")
-    result = run_local(settings)
-    rows = [
-        (
-            p["variable"],
-            p["shard"],
-            "x".join(map(str, p["shape"])),
-            p["device"].replace("/replica:0", "").replace("/device:CPU:0", ""),
-        )
-        for p in result.placement
-    ]
-    cli.print_table(
-        rows,
-        ["variable", "shard", "shape", "device"],
-        title=f"Where the variables live ({settings.num_ps} ps tasks)",
-    )
-    cli.print_table(
-        list(enumerate(result.losses)),
-        ["epoch", "loss"],
-        title=f"Training on {settings.num_workers} workers",
-    )
-    print(
-        f"\nWorkers read (optimizer step, sum of all weights) from the ps tasks: before training "
-        f"{sorted(set(result.probes_before))}, after {sorted(set(result.probes_after))}; the "
-        f"coordinator reads {result.coordinator_view}. Throughput: "
-        f"{result.examples_per_s:,.0f} examples/s after the first epoch."
-    )
-    sharded = sorted({p["variable"] for p in result.placement if p["shard"] != "-"})
-    steps = settings.num_epochs * settings.steps_per_epoch
-    claim = report.claim(
-        f"{', '.join(sharded) or 'no variable'} is split across the ps tasks, and every worker "
-        f"reads the one updated copy ({result.steps_applied} steps of {steps} landed in one "
-        f"counter); loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}",
-        bool(sharded) and result.workers_agree and result.steps_applied == steps,
-        sharded=", ".join(sharded),
-        steps_applied=result.steps_applied,
-        final_loss=round(result.losses[-1], 4),
-    )
-    print(
-        f"Wrote: {Path(settings.out, 'saved_model', '1')}, {result.plot}, {settings.out}/reports/"
-    )
-    report.section("3.2")
-    return replace(result, claim=claim)
+    return reporting.summarise(settings, run_local(settings))
 
 
 def task(settings: Settings, me: dist.Task) -> None:
@@ -249,7 +174,7 @@ def task(settings: Settings, me: dist.Task) -> None:
     os._exit(0)  # the coordinator's gRPC threads can hang a normal interpreter exit
 
 
-def main(settings: Settings) -> Result | None:
+def main(settings: Settings) -> reporting.Result | None:
     return dist.launch_or_run(settings, task, launch)
 
 

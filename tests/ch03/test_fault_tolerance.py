@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from chapters.ch03_distributed_training import fault_tolerance as ft
+from chapters.ch03_distributed_training.fault_tolerance_report import Result
 from chapters.common.errors import UsageError
 from tests.conftest import assert_one_line_error, run_module
 
 NUM_EPOCHS, KILL_AT = 4, 2
 
 
-def run(out: Path, part: str) -> ft.Result:
+def run(out: Path, part: str) -> Result:
     # Bit-exact maths (no oneDNN reordering) in every task, so the resumed and the uninterrupted
     # runs can be compared for equality.
     old = os.environ.get("TF_ENABLE_ONEDNN_OPTS")

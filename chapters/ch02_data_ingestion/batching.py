@@ -18,7 +18,8 @@ import dataclasses
 import tempfile
 import time
 
-from chapters.common import cli, report
+from chapters.ch02_data_ingestion.batching_report import draw_memory, summarise
+from chapters.common import cli
 from chapters.common.data import load_fashion_mnist, normalize, read_tfrecords, write_tfrecords
 from chapters.common.memory import MiB, median_peak_growth
 from chapters.common.models import MODEL_TYPES, build_model
@@ -175,57 +176,9 @@ def main(s: Settings) -> Result:
         before, after = train_on_batches(paths, s.batch_sizes[0], s.train_steps, s.model_type)
         log(f"trained {s.train_steps} steps on batches of {s.batch_sizes[0]}: loss falls")
     result = Result(n, source, streamed, by_size, before, after)
-    summarise(result)
+    summarise(result, IN_FLIGHT)
     result.plot = str(draw_memory(result, cli.writable_dir(s.out) / "ch02_batching.png"))
     return result
-
-
-def summarise(r: Result) -> None:
-    """The tables, the claim and the book section."""
-    cli.print_table(
-        [(x.batch_size, x.num_batches, x.last_batch, x.batch_mib, x.in_flight_mib, x.rss_mib,
-          x.examples_per_s) for x in r.streamed],
-        ["batch size", "batches", "last batch", "batch MiB", "in flight MiB", "RSS MiB",
-         "examples/s"],
-        title=f"Streaming {r.num_examples:,} {r.source} examples ({IN_FLIGHT} batches in flight)",
-    )  # fmt: skip
-    cli.print_table(
-        [(x.num_examples, x.streamed_rss_mib, x.materialised_rss_mib, x.array_mib)
-         for x in r.by_size],
-        ["examples", "streamed RSS MiB", "materialised RSS MiB", "array MiB"],
-        title="Memory against dataset size (RSS: growth of the process's resident memory)",
-    )  # fmt: skip
-    small, big = r.by_size[0].num_examples, r.by_size[-1].num_examples
-    first, last = r.streamed[0], r.streamed[-1]
-    claim = (
-        f"from {small:,} to {big:,} examples the materialised peak grew by "
-        f"{r.materialised_growth_mib:.1f} MiB and the streamed one by {r.streamed_growth_mib:+.1f}"
-        f" MiB; a stream holds {first.in_flight_mib:.2f} MiB at batch {first.batch_size} and "
-        f"{last.in_flight_mib:.2f} MiB at batch {last.batch_size}; training on batches took the "
-        f"loss from {r.loss_before:.3f} to {r.loss_after:.3f}"
-    )
-    report.claim(claim, r.holds, in_flight_mib=last.in_flight_mib,
-                 materialised_growth_mib=r.materialised_growth_mib,
-                 streamed_growth_mib=r.streamed_growth_mib)  # fmt: skip
-    report.section("2.3")
-
-
-def draw_memory(r: Result, path):
-    """Memory against batch size: what the stream holds (exact) and the process's RSS (noisy)."""
-    sizes = [x.batch_size for x in r.streamed]
-
-    def draw(ax) -> None:
-        ax.plot(sizes, [x.in_flight_mib for x in r.streamed], "o-", label="held by the stream")
-        rss = [x.rss_mib for x in r.streamed]
-        ax.plot(sizes, rss, "s--", label="process RSS growth (after a warm-up)")
-        ax.axhline(r.by_size[-1].array_mib, color="grey", ls=":", label="materialised array")
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(sizes, [str(b) for b in sizes])
-        ax.set_xlabel("batch size")
-        ax.set_ylabel("MiB")
-        ax.legend()
-
-    return cli.save_plot(draw, path, "Batching: memory grows with the batch, not the dataset")
 
 
 if __name__ == "__main__":

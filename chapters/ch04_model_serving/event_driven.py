@@ -26,11 +26,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from chapters.ch04_model_serving.timeline import Result, Run, report
+from chapters.ch04_model_serving.workload import event_handler, traffic
 from chapters.common import cli
-from chapters.common.data import load_fashion_mnist
 from chapters.common.errors import UsageError
 from chapters.common.served import ModelSettings
 from chapters.common.settings import option
@@ -153,30 +151,6 @@ def simulate(arrivals, handle, scaler: Autoscaler | None, fixed: int, tail: floa
         pool.stop()
 
 
-def traffic(duration, base_rate, spike_rate, spike_start, spike_end, seed=0) -> list[float]:
-    """Arrival times in [0, duration): Poisson at ``base_rate``/s, ``spike_rate``/s in the spike."""
-    rng, times, t = np.random.default_rng(seed), [], 0.0
-    while True:
-        t += rng.exponential(1.0 / (spike_rate if spike_start <= t < spike_end else base_rate))
-        if t >= duration:
-            return times
-        times.append(t)
-
-
-def model_handler(model_dir: Path, images: np.ndarray, io_ms: float) -> Callable:
-    """Each event: the served model on ``images``, then ``io_ms`` of simulated I/O."""
-    from chapters.common.export import load_serving_function
-
-    signature, batch = load_serving_function(model_dir), images.astype(np.float32)
-    signature(batch)  # the first call is slow: before the clock starts
-
-    def handle(_event) -> None:
-        signature(batch)
-        time.sleep(io_ms / 1000)
-
-    return handle
-
-
 # ---------------------------------------------------------------------------- the example
 
 
@@ -213,13 +187,7 @@ def main(settings: Settings) -> Result:
         f"{len(arrivals)} events over {s.duration:g}s: {s.base_rate:g}/s, spike to "
         f"{s.spike_rate:g}/s from {s.spike_start:g}s to {s.spike_end:g}s"
     )
-    if s.images_per_event:
-        images = load_fashion_mnist("test", s.dataset, s.data_dir, s.images_per_event, s.seed)
-        path = s.model(log)
-        log(f"loading {path}: each event runs it on {s.images_per_event} images + {s.io_ms:g} ms")
-        handle = model_handler(path, images.images, s.io_ms)
-    else:
-        handle = lambda _event: time.sleep(s.io_ms / 1000)  # noqa: E731
+    handle = event_handler(s, log)  # the model on a few images + simulated I/O, per event
     log(f"fixed pool of {s.fixed_workers} workers")
     fixed = simulate(arrivals, handle, None, s.fixed_workers, s.tail, log)
     log(f"autoscaled pool: {s.min_workers} to {s.max_workers} workers, {s.target:g} in flight each")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from chapters.ch04_model_serving import event_driven as ed
+from chapters.ch04_model_serving.workload import traffic
 from chapters.common.errors import UsageError
 
 
@@ -38,8 +39,8 @@ def test_bad_scaler_settings(kwargs):
 
 
 def test_traffic_has_a_spike_and_is_repeatable():
-    arrivals = ed.traffic(6, 10, 80, 2, 4, seed=1)
-    assert arrivals == ed.traffic(6, 10, 80, 2, 4, seed=1)
+    arrivals = traffic(6, 10, 80, 2, 4, seed=1)
+    assert arrivals == traffic(6, 10, 80, 2, 4, seed=1)
     in_spike = sum(2 <= t < 4 for t in arrivals)
     assert in_spike > 3 * (len(arrivals) - in_spike)  # 160 expected vs 40 outside
     assert arrivals == sorted(arrivals) and 0 <= arrivals[0] and arrivals[-1] < 6

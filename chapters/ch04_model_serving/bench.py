@@ -2,8 +2,8 @@
 
 * ``ch04.server_speed``: at batch 32, the model server's images/s over in-process ``predict``
   of the same SavedModel signature, for each request format (V1 JSON pixel lists, V1 JSON
-  floats, V1 base64 PNGs, V2 JSON ``data``, V2 binary tensors). Rounds interleave the in-process
-  and server runs, so the machine's drift hits every path alike.
+  floats, V1 base64 PNGs, V2 JSON ``data``, V2 binary tensors in and out). Rounds interleave
+  the in-process and server runs, so the machine's drift hits every path alike.
 * ``ch04.serving``: req/s and p50/p99 for 1 vs 2 replicas at batch sizes 1/8/32, and sharded vs
   unsharded latency of one large request.
 * ``ch04.event_driven``: p99 under a spike of a fixed vs an autoscaled worker pool.
@@ -27,7 +27,11 @@ import numpy as np
 
 from chapters.ch04_model_serving import event_driven as ed
 from chapters.ch04_model_serving.client import predict
-from chapters.ch04_model_serving.inference import to_instances, v2_binary_body
+from chapters.ch04_model_serving.inference import (
+    read_v2_binary_answer,
+    to_instances,
+    v2_binary_body,
+)
 from chapters.ch04_model_serving.loadtest import drive
 from chapters.ch04_model_serving.replicas import ServerReplicas
 from chapters.ch04_model_serving.replicated_services import RoundRobinBalancer
@@ -54,7 +58,7 @@ def request_formats(images: np.ndarray) -> dict[str, tuple[str, bytes, dict]]:
             json.dumps({"inputs": [{**v2_data, "data": images.reshape(-1).tolist()}]}).encode(),
             JSON,
         ),
-        "V2 binary tensor": (V2, *v2_binary_body(images)),
+        "V2 binary tensors in and out": (V2, *v2_binary_body(images, binary_output=True)),
     }
 
 
@@ -108,10 +112,10 @@ def in_process_rate(signature, images: np.ndarray, n: int) -> float:
 def served_classes(base: str, path: str, body: bytes, headers: dict) -> list[int]:
     import requests
 
-    answer = requests.post(base + path, data=body, headers=headers, timeout=60).json()
+    answer = requests.post(base + path, data=body, headers=headers, timeout=60)
     if path == V1:
-        return [p["class_id"] for p in answer["predictions"]]
-    return next(o["data"] for o in answer["outputs"] if o["name"] == "class_id")
+        return [p["class_id"] for p in answer.json()["predictions"]]
+    return read_v2_binary_answer(answer.content, answer.headers)["class_id"].tolist()
 
 
 @case("ch04.server_speed")

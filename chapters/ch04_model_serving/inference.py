@@ -173,14 +173,16 @@ def parse_tensor(array: np.ndarray, max_instances: int = DEFAULT_MAX_INSTANCES) 
     return batch
 
 
-def v2_binary_body(images: np.ndarray) -> tuple[bytes, dict[str, str]]:
+def v2_binary_body(images: np.ndarray, binary_output: bool = False) -> tuple[bytes, dict[str, str]]:
     """uint8 images as a V2 request with the binary tensor extension: (body, headers).
 
     The body is a JSON header naming the tensor, then its raw bytes; the header
-    ``inference-header-content-length`` says where the JSON ends.
+    ``inference-header-content-length`` says where the JSON ends. With ``binary_output`` the
+    request asks for the answer in the same form (``binary_data_output``): read it with
+    :func:`read_v2_binary_answer`.
     """
     pixels = np.ascontiguousarray(images, np.uint8).reshape(-1, 28, 28)
-    header = {
+    header: dict[str, Any] = {
         "inputs": [
             {
                 "name": "images",
@@ -190,11 +192,36 @@ def v2_binary_body(images: np.ndarray) -> tuple[bytes, dict[str, str]]:
             }
         ]
     }
+    if binary_output:
+        header["parameters"] = {"binary_data_output": True}
     text = json.dumps(header).encode()
     return text + pixels.tobytes(), {
         "content-type": "application/octet-stream",
         V2_HEADER: str(len(text)),
     }
+
+
+V2_DTYPES = {"INT64": np.int64, "INT32": np.int32, "FP32": np.float32, "FP64": np.float64}
+
+
+def read_v2_binary_answer(body: bytes, headers) -> dict[str, np.ndarray]:
+    """A V2 answer with binary outputs (JSON header, then raw bytes) -> {output name: array}.
+
+    An answer without the ``inference-header-content-length`` header is plain V2 JSON.
+    """
+    length = headers.get(V2_HEADER)
+    header = json.loads(body if length is None else body[: int(length)])
+    offset, outputs = int(length or 0), {}
+    for output in header["outputs"]:
+        dtype = np.dtype(V2_DTYPES[output["datatype"]])
+        if "data" in output:
+            outputs[output["name"]] = np.asarray(output["data"], dtype).reshape(output["shape"])
+            continue
+        size = int(output["parameters"]["binary_data_size"])
+        data = np.frombuffer(body, dtype, size // dtype.itemsize, offset)
+        outputs[output["name"]] = data.reshape(output["shape"])
+        offset += size
+    return outputs
 
 
 # ---------------------------------------------------------------------------- answers

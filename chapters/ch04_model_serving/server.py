@@ -62,7 +62,13 @@ class FashionMNISTModel(kserve.Model):
                 InferOutput("class_id", list(ids.shape), "INT64", ids),
                 InferOutput("probabilities", list(probabilities.shape), "FP32", probabilities),
             ]
-            return InferResponse(payload.id or str(uuid.uuid4()), self.name, tensors)
+            return InferResponse(  # binary outputs when the request asks (binary_data_output)
+                payload.id or str(uuid.uuid4()),
+                self.name,
+                tensors,
+                use_binary_outputs=payload.use_binary_outputs,
+                requested_outputs=payload.request_outputs,
+            )
         return {"predictions": inference.answers(outputs)}
 
 

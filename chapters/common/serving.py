@@ -23,7 +23,7 @@ from kserve import ModelServer, model_server
 from kserve.constants.constants import FASTAPI_APP_IMPORT_STRING
 from kserve.errors import InvalidInput, ModelNotFound, ModelNotReady
 from kserve.protocol.dataplane import DataPlane
-from kserve.protocol.infer_type import InferInput, InferRequest
+from kserve.protocol.infer_type import InferInput, InferRequest, RequestedOutput
 from kserve.protocol.rest.server import RESTServer
 from kserve.utils.numpy_codec import to_np_dtype
 
@@ -109,9 +109,18 @@ def binary_request(body: bytes, json_length: str, model_name: str):
                 offset += size
             inputs.append(InferInput(spec["name"], shape, spec["datatype"], data))
         request_id, parameters = header.get("id"), header.get("parameters")
+        outputs = [
+            RequestedOutput(o["name"], o.get("parameters")) for o in header.get("outputs", [])
+        ]
     except (ValueError, KeyError, TypeError, AttributeError, orjson.JSONDecodeError) as err:
         raise InvalidInput(f"cannot read the binary request: {type(err).__name__}: {err}") from None
-    return InferRequest(model_name, inputs, request_id=request_id, parameters=parameters)
+    return InferRequest(
+        model_name,
+        inputs,
+        request_id=request_id,
+        parameters=parameters,
+        request_outputs=outputs or None,
+    )
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import numpy as np
 import pytest
@@ -110,6 +111,26 @@ def test_v2_binary_body_reads_back_as_the_same_images():
     request = binary_request(body, headers[inf.V2_HEADER], "fashion-mnist")
     np.testing.assert_array_equal(request.inputs[0].as_numpy(), images)
     assert len(body) == int(headers[inf.V2_HEADER]) + images.nbytes  # JSON header + raw bytes
+
+
+def test_binary_answer_reads_back_json_and_binary_outputs():
+    ids, probabilities = np.array([3, 1], np.int64), np.full((2, 10), 0.1, np.float32)
+    header = {
+        "outputs": [
+            {"name": "class_id", "shape": [2], "datatype": "INT64", "data": ids.tolist()},
+            {
+                "name": "probabilities",
+                "shape": [2, 10],
+                "datatype": "FP32",
+                "parameters": {"binary_data_size": probabilities.nbytes},
+            },
+        ]
+    }
+    text = json.dumps(header).encode()
+    out = inf.read_v2_binary_answer(text + probabilities.tobytes(), {inf.V2_HEADER: len(text)})
+    np.testing.assert_array_equal(out["class_id"], ids)
+    np.testing.assert_array_equal(out["probabilities"], probabilities)
+    assert inf.read_v2_binary_answer(b'{"outputs": []}', {}) == {}  # no header: plain JSON
 
 
 def test_answers_name_the_class_and_keep_probabilities():

@@ -14,7 +14,13 @@ import pytest
 import requests
 
 from chapters.ch04_model_serving.client import SAMPLE_REQUEST
-from chapters.ch04_model_serving.inference import encode_png, to_instances, v2_binary_body
+from chapters.ch04_model_serving.inference import (
+    V2_HEADER,
+    encode_png,
+    read_v2_binary_answer,
+    to_instances,
+    v2_binary_body,
+)
 from chapters.ch04_model_serving.replicas import ServerReplicas
 from chapters.common.data import synthetic_split
 from tests.conftest import run_module
@@ -123,6 +129,36 @@ def test_png_pixels_v2_json_and_v2_binary_agree(base, url, images, tf_serving):
         outputs = {o["name"]: o for o in answer.json()["outputs"]}
         assert outputs["class_id"]["data"] == expected
         assert outputs["probabilities"]["shape"] == [3, 10]
+
+
+def test_v2_binary_outputs_when_asked_match_the_json_answer(base, images, tf_serving):
+    infer = base + "/v2/models/fashion-mnist/infer"
+    expected = tf_serving(images[:4])
+    body, headers = v2_binary_body(images[:4], binary_output=True)
+    answer = requests.post(infer, data=body, headers=headers, timeout=60)
+    assert answer.status_code == 200, answer.text
+    assert V2_HEADER in answer.headers  # JSON header, then the raw output bytes
+    outputs = read_v2_binary_answer(answer.content, answer.headers)
+    np.testing.assert_array_equal(outputs["class_id"], expected["class_id"])
+    np.testing.assert_allclose(outputs["probabilities"], expected["probabilities"], atol=1e-6)
+    plain_body, plain_headers = v2_binary_body(images[:4])  # not asked: the outputs are JSON
+    plain = requests.post(infer, data=plain_body, headers=plain_headers, timeout=60)
+    assert V2_HEADER not in plain.headers
+    assert read_v2_binary_answer(plain.content, plain.headers)["class_id"].tolist() == (
+        outputs["class_id"].tolist()
+    )
+
+
+def test_v2_binary_request_for_an_unknown_output_is_400(base, images):
+    body, headers = v2_binary_body(images[:2])
+    length = int(headers[V2_HEADER])
+    header = json.loads(body[:length])
+    header["outputs"] = [{"name": "logits", "parameters": {"binary_data": True}}]
+    text = json.dumps(header).encode()
+    headers[V2_HEADER] = str(len(text))
+    infer = base + "/v2/models/fashion-mnist/infer"
+    answer = requests.post(infer, data=text + body[length:], headers=headers, timeout=60)
+    assert answer.status_code == 400 and "logits" in answer.json()["error"]
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import tempfile
 
-from chapters.common.bench import case
+from chapters.common.bench import case, progress_only
 
 
 @case("ch05.memoization")
@@ -11,7 +11,7 @@ def memoization(quick: bool) -> dict:
     from chapters.ch05_workflows.memoization import Settings, main
 
     cost, n = (100, 1000) if quick else (300, 2000)  # ingestion clearly dominates
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as out, progress_only():
         result = main(Settings(dataset="synthetic", num_examples=n, ingest_cost=cost, out=out))
     cold, warm = result.runs[0], result.runs[1]
     return {
@@ -31,7 +31,7 @@ def sync_async(quick: bool) -> dict:
     from chapters.ch05_workflows.sync_async import Settings, main
 
     unit = 0.3 if quick else 1.0
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as out, progress_only():
         result = main(Settings(unit_seconds=unit, out=out))
     return {
         "config": {"unit_seconds": unit},

@@ -12,14 +12,18 @@ A line is printed as each case starts and finishes; cases print their own progre
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import importlib
 import importlib.util
+import io
 import json
 import os
 import pkgutil
 import platform
+import re
+import sys
 import time
 from collections.abc import Callable
 
@@ -38,6 +42,37 @@ def case(name: str) -> Callable[[Case], Case]:
         return fn
 
     return register
+
+
+class _ProgressLines(io.TextIOBase):
+    """A stdout that passes on only ``cli.Progress`` lines (``[name   1.2s] ...``)."""
+
+    LINE = re.compile(r"^\[\S+ +[\d.]+s\] ")
+
+    def __init__(self, target):
+        self.target, self.partial = target, ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        *lines, self.partial = (self.partial + text).split("\n")
+        for line in lines:
+            if self.LINE.match(line):
+                self.target.write(line + "\n")
+                self.target.flush()
+        return len(text)
+
+
+@contextlib.contextmanager
+def progress_only():
+    """Run an example inside a case: its progress lines show, its summary does not.
+
+    An example's tables, claim and "Wrote: /tmp/..." lines (temporary folders that the case
+    removes) would bury the bench's own table; its progress lines say what a long case is doing.
+    """
+    with contextlib.redirect_stdout(_ProgressLines(sys.stdout)):
+        yield
 
 
 def discover() -> None:

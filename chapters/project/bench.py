@@ -3,7 +3,7 @@ and for each model single-worker vs 2-worker training time."""
 
 import tempfile
 
-from chapters.common.bench import case
+from chapters.common.bench import case, progress_only
 from chapters.common.models import MODEL_TYPES
 
 
@@ -12,7 +12,7 @@ def demo(quick: bool) -> dict:
     """The whole workflow twice into one folder: cold, then with ingestion memoized."""
     from chapters.project.demo import Settings, main
 
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, progress_only():
         settings = Settings(out=f"{folder}/project", quick=quick, dataset="synthetic")
         cold, warm = main(settings), main(settings)
     total = sum(cold.steps.values())
@@ -39,7 +39,7 @@ def training(quick: bool) -> dict:
     from chapters.project.model_training import Settings, main
 
     figures, ratios = {}, {}
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as out, progress_only():
         base = Settings(out=out, quick=quick, dataset="synthetic")
         data = f"{out}/data"
         ingest(data, "synthetic", base.size("num_examples"), base.size("num_validation"),

@@ -27,3 +27,19 @@ def test_bench_runs_registered_case_and_writes_json(tmp_path, capsys):
 def test_unknown_case_is_a_clear_error(tmp_path):
     with pytest.raises(UsageError, match="no bench case matches"):
         bench.main(bench.Settings(only=("ch99",), quick=True, out=str(tmp_path)))
+
+
+def test_progress_only_passes_progress_lines_and_drops_summaries(capsys):
+    from chapters.common import cli
+
+    with bench.progress_only():
+        cli.Progress("example")("step 1 of 2")
+        print("task  seconds\n----  -------")
+        print("Claim: something held", end="")
+        print(" across a split write")
+        print("Wrote: /tmp/tmpabc/out.png")
+        cli.Progress("example")("step 2 of 2")
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("[example") and lines[0].endswith("] step 1 of 2")
+    assert lines[1].endswith("] step 2 of 2")

@@ -201,27 +201,16 @@ def v2_binary_body(images: np.ndarray, binary_output: bool = False) -> tuple[byt
     }
 
 
-V2_DTYPES = {"INT64": np.int64, "INT32": np.int32, "FP32": np.float32, "FP64": np.float64}
-
-
 def read_v2_binary_answer(body: bytes, headers) -> dict[str, np.ndarray]:
-    """A V2 answer with binary outputs (JSON header, then raw bytes) -> {output name: array}.
+    """A V2 answer -> {output name: array}, read by the kserve SDK's own ``InferResponse``.
 
-    An answer without the ``inference-header-content-length`` header is plain V2 JSON.
+    With binary outputs the body is a JSON header (its length in the ``V2_HEADER`` header) followed
+    by each output's raw bytes; without that header it is plain V2 JSON.
     """
-    length = headers.get(V2_HEADER)
-    header = json.loads(body if length is None else body[: int(length)])
-    offset, outputs = int(length or 0), {}
-    for output in header["outputs"]:
-        dtype = np.dtype(V2_DTYPES[output["datatype"]])
-        if "data" in output:
-            outputs[output["name"]] = np.asarray(output["data"], dtype).reshape(output["shape"])
-            continue
-        size = int(output["parameters"]["binary_data_size"])
-        data = np.frombuffer(body, dtype, size // dtype.itemsize, offset)
-        outputs[output["name"]] = data.reshape(output["shape"])
-        offset += size
-    return outputs
+    from kserve.protocol.infer_type import InferResponse  # the SDK: only callers that need it
+
+    length = int(headers.get(V2_HEADER, len(body)))
+    return {o.name: o.as_numpy() for o in InferResponse.from_bytes(body, length).outputs}
 
 
 # ---------------------------------------------------------------------------- answers

@@ -116,6 +116,7 @@ def test_v2_binary_body_reads_back_as_the_same_images():
 def test_binary_answer_reads_back_json_and_binary_outputs():
     ids, probabilities = np.array([3, 1], np.int64), np.full((2, 10), 0.1, np.float32)
     header = {
+        "model_name": "fashion-mnist",
         "outputs": [
             {"name": "class_id", "shape": [2], "datatype": "INT64", "data": ids.tolist()},
             {
@@ -124,13 +125,14 @@ def test_binary_answer_reads_back_json_and_binary_outputs():
                 "datatype": "FP32",
                 "parameters": {"binary_data_size": probabilities.nbytes},
             },
-        ]
+        ],
     }
     text = json.dumps(header).encode()
     out = inf.read_v2_binary_answer(text + probabilities.tobytes(), {inf.V2_HEADER: len(text)})
     np.testing.assert_array_equal(out["class_id"], ids)
     np.testing.assert_array_equal(out["probabilities"], probabilities)
-    assert inf.read_v2_binary_answer(b'{"outputs": []}', {}) == {}  # no header: plain JSON
+    plain = b'{"model_name": "fashion-mnist", "outputs": []}'
+    assert inf.read_v2_binary_answer(plain, {}) == {}  # no header: plain JSON
 
 
 def test_answers_name_the_class_and_keep_probabilities():

@@ -22,7 +22,6 @@ import json
 import os
 import pkgutil
 import platform
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -47,8 +46,6 @@ def case(name: str) -> Callable[[Case], Case]:
 class _ProgressLines(io.TextIOBase):
     """A stdout that passes on only ``cli.Progress`` lines (``[name   1.2s] ...``)."""
 
-    LINE = re.compile(r"^\[\S+ +[\d.]+s\] ")
-
     def __init__(self, target):
         self.target, self.partial = target, ""
 
@@ -58,7 +55,7 @@ class _ProgressLines(io.TextIOBase):
     def write(self, text: str) -> int:
         *lines, self.partial = (self.partial + text).split("\n")
         for line in lines:
-            if self.LINE.match(line):
+            if cli.Progress.LINE.match(line):
                 self.target.write(line + "\n")
                 self.target.flush()
         return len(text)

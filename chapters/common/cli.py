@@ -9,6 +9,7 @@ a one-line error, plus progress output, a summary table and PNG plots.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import time
@@ -111,6 +112,8 @@ def _call(call: Callable[[], Any], prog: str, verbose: bool) -> int:
 
 class Progress:
     """Prints ``[name  12.3s] message`` lines, flushed at once (readable in logs and pods)."""
+
+    LINE = re.compile(r"^\[\S+ +[\d.]+s\] ")  # what __call__ prints, to pick such lines out
 
     def __init__(self, name: str, quiet: bool = False):
         self.name = name

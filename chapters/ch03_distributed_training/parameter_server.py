@@ -146,8 +146,8 @@ def run_local(
 
     ``hook(cluster)``, when given, returns an ``on_line`` callback that sees every task's lines
     (section 3.4 uses it to kill a worker mid-training); ``marks`` label epochs on the plot.
+    The caller resolves ``--dataset`` first (``dist.resolve_dataset``).
     """
-    settings = dist.resolve_dataset(settings)
     dist.clear_reports(settings.out)
     spec = cluster_spec(num_workers=settings.num_workers, num_ps=settings.num_ps, chief=True)
     cluster = LocalCluster(spec, MODULE, settings.argv(), verbose=settings.verbose)
@@ -162,6 +162,7 @@ def launch(settings: Settings) -> reporting.Result:
     """Run the whole cluster on this machine, then print where the variables lived."""
     log = cli.Progress("ch03.parameter_server")
     log(f"starting {settings.num_ps} ps, {settings.num_workers} workers and a coordinator")
+    settings = dist.resolve_dataset(settings)
     return reporting.summarise(settings, run_local(settings))
 
 

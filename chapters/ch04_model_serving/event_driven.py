@@ -74,25 +74,27 @@ class WorkerPool:
 
     def __init__(self, events: queue.Queue, handle: Callable[[object], None]):
         self.events, self.handle = events, handle
-        self.size = self.busy = 0
+        self.size = self.busy = self.live = 0  # live: workers started and not yet retired
         self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
+        self._threads: list[threading.Thread] = []  # every thread started, for stop()
         self._stop = threading.Event()
 
     def scale_to(self, n: int) -> None:
         with self._lock:
-            grow, self.size = n - self.size, n
-        for _ in range(max(0, grow)):
+            self.size, grow = n, max(0, n - self.live)
+            self.live += grow
+        for _ in range(grow):
             self._threads.append(threading.Thread(target=self._work, daemon=True))
             self._threads[-1].start()
 
     def workers(self) -> int:
-        return sum(thread.is_alive() for thread in self._threads)
+        return self.live
 
     def _work(self) -> None:
         while not self._stop.is_set():
             with self._lock:
-                if self.workers() > self.size:  # scaled down: this worker retires
+                if self.live > self.size:  # scaled down: this worker retires
+                    self.live -= 1
                     return
             try:
                 event = self.events.get(timeout=0.02)
@@ -139,9 +141,10 @@ def simulate(arrivals, handle, scaler: Autoscaler | None, fixed: int, tail: floa
             now, in_flight = time.perf_counter() - start, events.qsize() + pool.busy
             if scaler is not None:
                 pool.scale_to(scaler.desired(in_flight, pool.workers(), now))
-            run.timeline.append((now, in_flight, pool.workers()))
+            workers = pool.workers()  # after scaling: what the timeline and the log show
+            run.timeline.append((now, in_flight, workers))
             if len(run.timeline) % 40 == 0:  # every 2 s
-                log(f"{run.mode} t={now:.0f}s: {in_flight} in flight, {pool.workers()} workers")
+                log(f"{run.mode} t={now:.0f}s: {in_flight} in flight, {workers} workers")
             if not producer.is_alive() and in_flight == 0 and now >= end:
                 return run
             if now > end + 120:

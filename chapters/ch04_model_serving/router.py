@@ -41,6 +41,9 @@ class Router(kserve.Model):
     def __init__(self, name: str, shards: list[str], max_instances: int, per_shard: int):
         super().__init__(name)
         self.shards = [url.rstrip("/") for url in shards]
+        self.ready_urls = [f"{url}/v1/models/{name}" for url in self.shards]
+        self.predict_urls = [f"{url}:predict" for url in self.ready_urls]
+        self.session = requests.Session()  # one for every request: kept-alive shard connections
         self.max_instances, self.per_shard = max_instances, per_shard
         self.ready = True  # registered as ready; healthy() below asks the shards each time
         self._checked, self._shards_ready = -1.0, False
@@ -48,16 +51,18 @@ class Router(kserve.Model):
     async def healthy(self) -> bool:
         """Ready while every shard answers ready (checked at most once a second)."""
         if time.monotonic() - self._checked > 1.0:
-            urls = [f"{url}/v1/models/{self.name}" for url in self.shards]
-            states = await asyncio.gather(*(asyncio.to_thread(is_ready, u, 1.0) for u in urls))
+            states = await asyncio.gather(
+                *(asyncio.to_thread(is_ready, url, 1.0) for url in self.ready_urls)
+            )
             self._checked, self._shards_ready = time.monotonic(), all(states)
         return self._shards_ready
 
     async def predict(self, payload, headers=None, response_headers=None):
         images = read_images(payload, self.max_instances)
-        urls = [f"{url}/v1/models/{self.name}:predict" for url in self.shards]
         try:
-            predictions = await asyncio.to_thread(sharded_predict, urls, images, self.per_shard)
+            predictions = await asyncio.to_thread(
+                sharded_predict, self.predict_urls, images, self.per_shard, session=self.session
+            )
         except ServingError as err:
             if 400 <= err.status < 500:
                 raise kserve.errors.InvalidInput(f"a shard refused the request: {err}") from None

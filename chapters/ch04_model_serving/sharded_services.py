@@ -15,6 +15,7 @@ Run: python -m chapters.ch04_model_serving.sharded_services [--num-shards 3]
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -50,11 +51,22 @@ def shard_plan(num_items: int, num_shards: int, max_per_request: int) -> list[tu
     ]
 
 
-def sharded_predict(urls: list[str], images: np.ndarray, max_per_request: int) -> list[dict]:
-    """Split ``images`` by :func:`shard_plan`, call the shards in parallel, merge in order."""
+def sharded_predict(
+    urls: list[str],
+    images: np.ndarray,
+    max_per_request: int,
+    *,
+    session: requests.Session | None = None,
+) -> list[dict]:
+    """Split ``images`` by :func:`shard_plan`, call the shards in parallel, merge in order.
+
+    ``session``, when given, is the caller's (kept open: its connections are reused by the next
+    call); without it this call opens and closes its own.
+    """
     plan = shard_plan(len(images), len(urls), max_per_request)
     merged: list[dict | None] = [None] * len(images)
-    with ThreadPoolExecutor(len(urls)) as pool, requests.Session() as session:
+    scope = requests.Session() if session is None else contextlib.nullcontext(session)
+    with ThreadPoolExecutor(len(urls)) as pool, scope as session:
         futures = {
             pool.submit(predict, urls[shard], images[a:b], session=session): (a, b)
             for shard, a, b in plan

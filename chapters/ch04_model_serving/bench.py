@@ -62,10 +62,12 @@ def request_formats(images: np.ndarray) -> dict[str, tuple[str, bytes, dict]]:
     }
 
 
-def server_rate(base: str, path: str, body: bytes, headers: dict, n: int, threads: int) -> float:
-    """Images/s the server answers: ``n`` requests from ``threads`` keep-alive connections."""
+def server_rate(
+    base: str, path: str, body: bytes, headers: dict, batch: int, n: int, threads: int
+) -> float:
+    """Images/s the server answers: ``n`` requests (``batch`` images in each ``body``) from
+    ``threads`` keep-alive connections."""
     host, port = base.removeprefix("http://").split(":")
-    batch = json_batch_size(path, body, headers)
     failures: list[str] = []
 
     def worker(count: int) -> None:
@@ -91,14 +93,6 @@ def server_rate(base: str, path: str, body: bytes, headers: dict, n: int, thread
     if failures:
         raise RuntimeError(f"{path}: {failures[0]}")
     return (n // threads) * threads * batch / seconds
-
-
-def json_batch_size(path: str, body: bytes, headers: dict) -> int:
-    if "inference-header-content-length" in headers:
-        header = json.loads(body[: int(headers["inference-header-content-length"])])
-        return header["inputs"][0]["shape"][0]
-    parsed = json.loads(body)
-    return len(parsed["instances"]) if path == V1 else parsed["inputs"][0]["shape"][0]
 
 
 def in_process_rate(signature, images: np.ndarray, n: int) -> float:
@@ -136,11 +130,13 @@ def server_speed(quick: bool) -> dict:
             for name, (url_path, body, headers) in formats.items():  # same answers, then speed
                 if served_classes(base, url_path, body, headers) != expected:
                     raise RuntimeError(f"{name}: the server's classes differ from in-process")
-                server_rate(base, url_path, body, headers, 4, 1)  # warm up
+                server_rate(base, url_path, body, headers, batch, 4, 1)  # warm up
             for _ in range(rounds):
                 rates["in-process predict"].append(in_process_rate(signature, images, n))
                 for name, (url_path, body, headers) in formats.items():
-                    rates[name].append(server_rate(base, url_path, body, headers, n, threads))
+                    rates[name].append(
+                        server_rate(base, url_path, body, headers, batch, n, threads)
+                    )
     medians = {name: statistics.median(values) for name, values in rates.items()}
     own = medians.pop("in-process predict")
     return {

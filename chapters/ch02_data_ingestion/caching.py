@@ -83,9 +83,9 @@ def run_epochs(ds, counter, num_epochs: int, log=None) -> list[Epoch]:
             digest.update(images.tobytes())
             digest.update(labels.tobytes())
         epoch = Epoch(
-            time.perf_counter() - start, int(counter.numpy()) - before, digest.hexdigest()
+            time.perf_counter() - start, int(counter.numpy()) - before, digest.hexdigest()[:16]
         )
-        epochs.append(dataclasses.replace(epoch, digest=epoch.digest[:16]))
+        epochs.append(epoch)
         if log:
             log(f"  epoch {number}: {epoch.seconds:.2f}s, {epoch.preprocessed} preprocessed")
     return epochs

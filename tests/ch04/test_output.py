@@ -13,14 +13,9 @@ from tests.conftest import run_module
 NOISE = re.compile(r"absl|cuda|Deprecat|Traceback|kserve|uvicorn| INFO|^[EWI]0000")
 
 
-def own_lines(text: str) -> list[str]:
-    """Every line, TensorFlow's start-up included: chapters.common.tf_setup keeps it out."""
-    return text.splitlines()
-
-
 def check(proc, out: Path, section: str, written: list[str]) -> list[str]:
     assert proc.returncode == 0, proc.stderr[-2000:]
-    lines = own_lines(proc.stdout + proc.stderr)
+    lines = (proc.stdout + proc.stderr).splitlines()  # TF's start-up too: tf_setup keeps it out
     assert not [line for line in lines if NOISE.search(line)], lines
     ending = proc.stdout.strip().splitlines()[-4:]  # claim, picture, what it wrote, section
     assert any(line.startswith("Claim: ") for line in ending), ending

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,8 @@ NUM_EPOCHS, KILL_AT = 4, 2
 def run(out: Path, part: str) -> Result:
     # Bit-exact maths (no oneDNN reordering) in every task, so the resumed and the uninterrupted
     # runs can be compared for equality.
-    old = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
-    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
-    try:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
         return ft.main(
             ft.Settings(
                 part=part,
@@ -35,11 +33,6 @@ def run(out: Path, part: str) -> Result:
                 timeout=300,
             )
         )
-    finally:
-        if old is None:
-            os.environ.pop("TF_ENABLE_ONEDNN_OPTS")
-        else:
-            os.environ["TF_ENABLE_ONEDNN_OPTS"] = old
 
 
 @pytest.fixture(scope="module")

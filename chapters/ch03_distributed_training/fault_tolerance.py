@@ -77,6 +77,10 @@ class Settings(dist.ClusterSettings):
     max_restarts: int = option(2, "how often the all-reduce job is restarted", minimum=0)
     no_compare: bool = option(False, "skip the uninterrupted all-reduce run used for comparison")
 
+    @property
+    def victim(self) -> str:  # the worker that is killed: the last one
+        return f"worker-{self.num_workers - 1}"
+
     def check(self) -> None:
         if self.kill_at_epoch >= self.num_epochs:
             raise UsageError(
@@ -93,11 +97,10 @@ def run_collective(settings: Settings, log) -> reporting.CollectiveOutcome:
     backup_dir = out / "backup"
     shutil.rmtree(backup_dir, ignore_errors=True)  # a fresh demo, not a leftover backup
     job = dist.convert(settings, cc.Settings, out=str(out), backup_dir=str(backup_dir))
-    victim = f"worker-{settings.num_workers - 1}"
     outcome = reporting.CollectiveOutcome()
     log(
         f"all-reduce: {settings.num_workers} workers, {settings.num_epochs} epochs; "
-        f"{victim} will be killed during epoch {settings.kill_at_epoch}"
+        f"{settings.victim} will be killed during epoch {settings.kill_at_epoch}"
     )
     reference: dict = {}
     if not settings.no_compare:  # the same job without a kill, in the background, for comparison
@@ -107,16 +110,12 @@ def run_collective(settings: Settings, log) -> reporting.CollectiveOutcome:
     for attempt in range(settings.max_restarts + 1):
         dist.clear_reports(out)
         fired = threading.Event()
-        cluster = LocalCluster(
-            cluster_spec(num_workers=settings.num_workers),
-            cc.MODULE,
-            job.argv(),
-            verbose=settings.verbose,
-        )
+        spec = cluster_spec(num_workers=settings.num_workers)
+        cluster = LocalCluster(spec, cc.MODULE, job.argv(), verbose=settings.verbose)
         if attempt == 0:
-            cluster.on_line = kill_at(victim, "worker-0", settings.kill_at_epoch, log, fired)(
-                cluster
-            )
+            cluster.on_line = kill_at(
+                settings.victim, "worker-0", settings.kill_at_epoch, log, fired
+            )(cluster)
         with cluster:
             codes = cluster.wait(settings.timeout, fail_fast=False)
         marks = dist.epoch_marks(cluster.lines("worker-0"))
@@ -174,7 +173,7 @@ def run_ps(settings: Settings, log) -> reporting.PsOutcome:
     job = dist.convert(
         settings, ps.Settings, num_ps=1, out=str(Path(settings.out, "parameter_server"))
     )
-    victim = f"worker-{settings.num_workers - 1}"
+    victim = settings.victim
     log(
         f"parameter server: {job.num_ps} ps, {settings.num_workers} workers; {victim} will be "
         f"killed during epoch {settings.kill_at_epoch}"

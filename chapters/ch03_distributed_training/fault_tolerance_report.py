@@ -72,7 +72,7 @@ def plot(settings: Settings, collective: CollectiveOutcome | None) -> str | None
             Path(settings.out, "loss_with_kill.png"),
             curves,
             "All-reduce with BackupAndRestore: a worker killed, the job resumed",
-            marks={f"worker-{settings.num_workers - 1} killed": settings.kill_at_epoch},
+            marks={f"{settings.victim} killed": settings.kill_at_epoch},
         )
     )
 

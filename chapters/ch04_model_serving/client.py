@@ -56,9 +56,14 @@ def predict(
     return response.json()["predictions"]
 
 
+def predict_url(url: str, model_name: str) -> str:
+    """The V1 predict endpoint of ``model_name`` on the server (or router) at base ``url``."""
+    return f"{url.rstrip('/')}/v1/models/{model_name}:predict"
+
+
 def curl_command(url: str, model_name: str, body: Path = SAMPLE_REQUEST) -> str:
     """A curl command that POSTs ``body`` (a V1 JSON request) to the predict URL."""
-    endpoint = f"{url.rstrip('/')}/v1/models/{model_name}:predict"
+    endpoint = predict_url(url, model_name)
     return shlex.join(
         ["curl", "-s", "-H", "content-type: application/json", "-d", f"@{body}", endpoint]
     )
@@ -97,7 +102,7 @@ def main(settings: Settings) -> Result | None:
     test = load_fashion_mnist(
         "test", settings.dataset, settings.data_dir, settings.num_examples, settings.seed
     )
-    endpoint = f"{settings.url.rstrip('/')}/v1/models/{settings.model_name}:predict"
+    endpoint = predict_url(settings.url, settings.model_name)
     how = " as base64 PNGs" if settings.png else ""
     log(f"sending {len(test)} {test.source} test images to {endpoint}{how}")
     start = time.perf_counter()

@@ -44,6 +44,11 @@ class Router(kserve.Model):
         self.ready_urls = [f"{url}/v1/models/{name}" for url in self.shards]
         self.predict_urls = [f"{url}:predict" for url in self.ready_urls]
         self.session = requests.Session()  # one for every request: kept-alive shard connections
+        # Room to keep every connection routed requests can hold at once (KServe's executor runs
+        # at most 32 to_thread calls, each one thread per shard): a full pool closes the rest.
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=32 * len(self.shards))
+        for scheme in ("http://", "https://"):
+            self.session.mount(scheme, adapter)
         self.max_instances, self.per_shard = max_instances, per_shard
         self.ready = True  # registered as ready; healthy() below asks the shards each time
         self._checked, self._shards_ready = -1.0, False

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 import requests
 
+from chapters.ch04_model_serving.client import predict_url
 from chapters.common.cluster import ProcessGroup, TaskFailed, free_ports
 from chapters.common.served import DEFAULT_MODEL_NAME
 
@@ -56,7 +57,7 @@ class ServerReplicas(ProcessGroup):
         )
 
     def predict_url(self, name: str) -> str:
-        return f"{self.urls[name]}/v1/models/{self.model_name}:predict"
+        return predict_url(self.urls[name], self.model_name)
 
     def ready_url(self, name: str) -> str:
         return f"{self.urls[name]}/v1/models/{self.model_name}"

@@ -23,7 +23,7 @@ def test_a_chapter_8_example_prints_only_its_own_lines(module, tmp_path):
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     proc = run_module(module, *EXAMPLES[module], "--out", str(tmp_path / "out"), timeout=300,
-                      env={"TMPDIR": str(scratch), "DMLP_DATASET_WARNED": ""})  # fmt: skip
+                      env={"TMPDIR": str(scratch)})  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     lines = (proc.stdout + proc.stderr).splitlines()
     noise = [line for line in lines if NOISE.search(line) and not line.startswith(OUR_WARNING)]

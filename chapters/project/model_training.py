@@ -129,7 +129,7 @@ def launch(settings: Settings) -> Result:
         spec = cluster_spec(num_workers=settings.num_workers)
         with LocalCluster(spec, MODULE, settings.argv(), verbose=settings.verbose) as cluster:
             cluster.wait(settings.timeout)
-    reports = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("reports/*.json"))}
+    reports = dist.read_reports(folder)
     chief = next(r for r in reports.values() if r["chief"])
     result = Result(
         reports,

@@ -126,7 +126,7 @@ def collect(out: Path, run, seconds: float, selection: dict, serving: dict) -> R
         folder = config.model_dir(out, name)
         chief = folder / "reports" / "worker-0.json"
         trained = json.loads(chief.read_text()) if chief.is_file() else {}
-        saved = folder / "saved_model" / "1"
+        saved = config.saved_model_dir(out, name)
         models[name] = {
             **{k: candidate[k] for k in ("accuracy", "loss", "error")},
             "saved_type": saved_model_type(saved) if saved.is_dir() else None,

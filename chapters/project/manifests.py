@@ -10,15 +10,13 @@ from pathlib import Path
 
 from chapters.common import cli, generated
 from chapters.common.generated import Flags
+from chapters.project.config import SIZES
 
 ROOT = Path(__file__).resolve().parents[2]
 PATH = ROOT / "manifests" / "project" / "workflow.yaml"
 COMMAND = "chapters.project.manifests"
-SUBMIT = (
-    "# Submit with quick sizes: argo submit -n dmlp manifests/project/workflow.yaml "
-    "-p num_examples=512 -p num_validation=256 -p num_epochs=1 -p steps_per_epoch=4 "
-    "-p batch_size=16\n"
-)
+QUICK = " ".join(f"-p {name}={value}" for name, value in SIZES["quick"].items())
+SUBMIT = f"# Submit with quick sizes: argo submit -n dmlp manifests/project/workflow.yaml {QUICK}\n"
 
 
 def files() -> dict[str, tuple[str, str]]:

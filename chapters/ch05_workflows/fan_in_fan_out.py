@@ -168,7 +168,6 @@ def main(settings: Settings) -> Result:
     print("\nTimeline (one row per step; '=' running):\n" + timing.timeline(run))
     png = timing.gantt(run, out / "timeline.png", "Fan-out: the three training steps overlap")
     overlap = timing.overlapping(trained)
-    best = max(results.values(), key=lambda r: r["accuracy"])
     top = sorted(results.values(), key=lambda r: r["accuracy"], reverse=True)[: settings.top]
     fanned_in = sorted(combined["members"]) == sorted(r["model_type"] for r in top)
     best = top[0]

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hera.workflows import Steps, Workflow, script
-from hera.workflows import models as m
 
 from chapters.common import cli, report, workflow
 from chapters.common.settings import DataSettings, option
@@ -46,14 +45,8 @@ def fingerprint(dataset: str, num_examples: int, seed: int, ingest_cost: int):
     print("ingest-" + hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16])
 
 
-MEMOIZE = m.Memoize(
-    key="{{inputs.parameters.key}}",
-    max_age="{{inputs.parameters.max_age}}",
-    cache=m.Cache(config_map=m.LocalObjectReference(name=argo.CACHE_CONFIGMAP)),
-)
-
-
-@script(constructor="runner", memoize=MEMOIZE, **argo.script_options())
+# Memoized on the step's own inputs: key, max_age (argo.MEMOIZE; cache: a ConfigMap)
+@script(constructor="runner", memoize=argo.MEMOIZE, **argo.script_options())
 def ingest(key: str, max_age: str, out: str, dataset: str, data_dir: str, num_examples: int,
            seed: int, ingest_cost: int) -> dict:  # fmt: skip
     """The expensive step, memoized: on a hit Argo (and the local runner) reuse its outputs."""

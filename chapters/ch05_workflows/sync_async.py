@@ -109,7 +109,8 @@ def main(settings: Settings) -> Result:
     sync, asynchronous = runs["sync"], runs["async"]
     path, path_seconds = timing.critical_path(ASYNC.to_dict(), asynchronous)
     units = {s: u for s, (u, _) in PIPELINE.items()}
-    ideal_sync = sum(max(units[s] for s in group) for group in levels())
+    groups = levels()
+    ideal_sync = sum(max(units[s] for s in group) for group in groups)
     finish: dict[str, float] = {}  # earliest finish of each step, in units, with no waiting
     for step, (cost, needs) in PIPELINE.items():
         finish[step] = cost + max((finish[n] for n in needs), default=0.0)
@@ -121,7 +122,7 @@ def main(settings: Settings) -> Result:
     early = node(asynchronous, "train-a").started < node(asynchronous, "fetch-b").finished
     waited = all(
         node(sync, later).started >= max(node(sync, s).finished for s in group)
-        for group, next_group in zip(levels(), levels()[1:], strict=False)
+        for group, next_group in zip(groups, groups[1:], strict=False)
         for later in next_group
     )
     rows = [

@@ -185,11 +185,9 @@ class Store:
         for name, path in result.artifacts.items():
             self.client.log_artifact(run, str(path), artifact_path=name)
             stored = artifact_root / name / Path(path).name
-            self.client.set_tag(run, f"dmlp.out.{name}_uri", str(stored))
-            self.client.set_tag(run, f"dmlp.out.{name}_sha256", sha256(stored))
             result.outputs[f"{name}_uri"] = str(stored)
             result.outputs[f"{name}_sha256"] = sha256(stored)
-        for key, value in result.outputs.items():
+        for key, value in result.outputs.items():  # the artifacts' uri and digest among them
             self.client.set_tag(run, f"dmlp.out.{key}", str(value))
         for key, value in result.metrics.items():
             self.client.log_metric(run, key, float(value))

@@ -189,7 +189,7 @@ def main(settings: Settings) -> Result:
         stats[policy] = summarise(clusters[policy])
         log(f"{policy}: {stats[policy]['jobs_done']}/{len(jobs)} jobs done")
     found = claims(settings, stats)
-    paths = [str(p) for p in plot(settings, clusters, stats)]
+    paths = [str(p) for p in plot(settings, clusters, stats, found["target_shares"])]
     claim = report(settings, stats, found, paths)
     return Result(stats, found, paths, claim)
 

@@ -43,7 +43,11 @@ def claims(settings: Settings, stats: dict[str, dict]) -> dict:
     return out
 
 
-def plot(settings: Settings, clusters: dict[str, Cluster], stats: dict[str, dict]) -> list:
+def plot(
+    settings: Settings, clusters: dict[str, Cluster], stats: dict[str, dict], target: dict
+) -> list:
+    """The timeline and the teams' shares; ``target``: each team's share by weight (claims')."""
+
     def timeline(ax) -> None:
         for name, cluster in clusters.items():
             times, useful, held = busy_series(cluster)
@@ -60,7 +64,7 @@ def plot(settings: Settings, clusters: dict[str, Cluster], stats: dict[str, dict
         for i, team in enumerate(team_weights(settings.team_weights)):
             ax.bar([k + i * 0.25 for k in range(len(names))],
                    [stats[n]["shares"][team] for n in names], width=0.25, label=team)  # fmt: skip
-        for share in claims(settings, stats)["target_shares"].values():
+        for share in target.values():
             ax.axhline(share, ls=":", lw=1, color="grey")
         ax.set_xticks([k + 0.25 for k in range(len(names))], names)
         ax.set(ylabel="share of workers while every team waits")

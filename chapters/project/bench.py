@@ -22,7 +22,7 @@ def demo(quick: bool) -> dict:
         shares[step] = max(shares.get(step, 0.0), seconds)
     wall = sum(shares.values()) or total
     return {
-        "config": {"size": "quick" if quick else "default", "ingest": [cold.ingest, warm.ingest]},
+        "config": {"size": settings.size_name, "ingest": [cold.ingest, warm.ingest]},
         "figures": {
             "cold workflow s": cold.seconds,
             "memoized workflow s": warm.seconds,
@@ -54,5 +54,4 @@ def training(quick: bool) -> dict:
             ratios[f"{model_type}: 2-worker / 1-worker fit time (same steps, 2x the examples)"] = (
                 seconds[2] / seconds[1]
             )
-    return {"config": {"size": "quick" if quick else "default"}, "figures": figures,
-            "ratios": ratios}  # fmt: skip
+    return {"config": {"size": base.size_name}, "figures": figures, "ratios": ratios}

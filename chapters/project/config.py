@@ -75,6 +75,11 @@ class ProjectSettings(DataSettings):
         value = getattr(self, name)
         return SIZES[self.size_name][name] if value is None else value
 
+    def ingest_dir(self) -> Path:
+        """Where ingestion writes this run's TFRecords (and training and selection read them)."""
+        n, held = self.size("num_examples"), self.size("num_validation")
+        return data_dir(self.out, ingest_key(self.dataset, n, held, self.seed, self.num_files))
+
 
 def ingest_key(dataset: str, num_examples: int, num_validation: int, seed: int, num_files: int):
     """The memoization key of ingestion: a hash of every input that changes what it writes."""
@@ -96,6 +101,11 @@ def data_dir(out: str | Path, key: str) -> Path:
 
 def model_dir(out: str | Path, model_type: str) -> Path:
     return Path(out) / "models" / model_type
+
+
+def saved_model_dir(out: str | Path, model_type: str) -> Path:
+    """A model's export: a SavedModel in a numbered version folder, as TF Serving lays it out."""
+    return model_dir(out, model_type) / "saved_model" / "1"
 
 
 def served_dir(out: str | Path) -> Path:

@@ -116,8 +116,7 @@ def main(settings: Settings) -> Result:
 
     import_tf(settings.verbose, settings.seed)
     n, held = settings.size("num_examples"), settings.size("num_validation")
-    key = config.ingest_key(settings.dataset, n, held, settings.seed, settings.num_files)
-    folder = config.data_dir(settings.out, key)
+    folder = settings.ingest_dir()
     log(f"ingesting {n} training + {held} held-out examples into {settings.num_files} files")
     summary = ingest(folder, settings.dataset, n, held, settings.seed, settings.num_files)
     single = example_ids(folder)

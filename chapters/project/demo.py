@@ -79,8 +79,12 @@ def main(settings: Settings) -> Result:
                          step_timeout=settings.step_timeout, echo=settings.verbose)  # fmt: skip
     runner.print_summary(run, "The project workflow, step by step")
     run.raise_for_status()
-    result = collect(out, run, time.perf_counter() - start)
-    summarise(settings, out, result)
+    seconds = time.perf_counter() - start
+    reports = config.reports_dir(out)
+    selection = json.loads((reports / "selection.json").read_text())
+    serving = json.loads((reports / "serving.json").read_text())
+    result = collect(out, run, seconds, selection, serving)
+    summarise(settings, out, result, selection, serving)
     return result
 
 
@@ -114,16 +118,15 @@ class TrainingProgress:
         self.thread.join(timeout=5)
 
 
-def collect(out: Path, run, seconds: float) -> Result:
-    selection = json.loads((config.reports_dir(out) / "selection.json").read_text())
-    serving = json.loads((config.reports_dir(out) / "serving.json").read_text())
+def collect(out: Path, run, seconds: float, selection: dict, serving: dict) -> Result:
+    """The run's result from its reports (selection.json and serving.json, read by ``main``)."""
     models = {}
     for candidate in selection["candidates"]:
         name = candidate["model_type"]
         folder = config.model_dir(out, name)
         chief = folder / "reports" / "worker-0.json"
         trained = json.loads(chief.read_text()) if chief.is_file() else {}
-        saved = folder / "saved_model" / "1"
+        saved = config.saved_model_dir(out, name)
         models[name] = {
             **{k: candidate[k] for k in ("accuracy", "loss", "error")},
             "saved_type": saved_model_type(saved) if saved.is_dir() else None,
@@ -148,8 +151,9 @@ def collect(out: Path, run, seconds: float) -> Result:
     )
 
 
-def summarise(settings: Settings, out: Path, result: Result) -> None:
-    selection = json.loads((config.reports_dir(out) / "selection.json").read_text())
+def summarise(
+    settings: Settings, out: Path, result: Result, selection: dict, serving: dict
+) -> None:
     rows = [(name, m["saved_type"] or "-", m["workers"] or "-", m["train_seconds"] or 0.0,
              m["accuracy"] if m["accuracy"] is not None else "failed",
              m["loss"] if m["loss"] is not None else "")
@@ -157,7 +161,6 @@ def summarise(settings: Settings, out: Path, result: Result) -> None:
     cli.print_table(rows, ["model", "saved type", "workers", "train s", "held-out accuracy",
                            "held-out loss"], "Models")  # fmt: skip
     print_choice(selection)
-    serving = json.loads((config.reports_dir(out) / "serving.json").read_text())
     print_samples(serving)
     png = draw(out / "project.png", result, np.asarray(selection["confusion"]))
     summary_path = out / "summary.json"

@@ -6,47 +6,29 @@
 Run: python -m chapters.project.manifests [--write]
 """
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from chapters.common import cli
-from chapters.common.settings import Settings, option
+from chapters.common import cli, generated
+from chapters.common.generated import Flags
+from chapters.project.config import SIZES
 
 ROOT = Path(__file__).resolve().parents[2]
 PATH = ROOT / "manifests" / "project" / "workflow.yaml"
-HEADER = (
-    "# Generated from chapters/project/workflow.py by\n"
-    "#   python -m chapters.project.manifests --write\n"
-    "# Do not edit: change the Hera definition and regenerate (a test compares the two).\n"
-    "# Submit with quick sizes: argo submit -n dmlp manifests/project/workflow.yaml "
-    "-p num_examples=512 -p num_validation=256 -p num_epochs=1 -p steps_per_epoch=4 "
-    "-p batch_size=16\n"
-)
+COMMAND = "chapters.project.manifests"
+QUICK = " ".join(f"-p {name}={value}" for name, value in SIZES["quick"].items())
+SUBMIT = f"# Submit with quick sizes: argo submit -n dmlp manifests/project/workflow.yaml {QUICK}\n"
 
 
-def render() -> str:
-    from chapters.project.workflow import WORKFLOW
+def files() -> dict[str, tuple[str, str]]:
+    """``file name -> (defining module, body)``: a line on submitting it, then the YAML."""
+    from chapters.project import workflow
 
-    return HEADER + WORKFLOW.to_yaml()
-
-
-@dataclass(frozen=True)
-class Flags(Settings):
-    write: bool = option(False, "rewrite the file (default: only check it is up to date)")
-    verbose: bool = option(False, "(no library logs here; accepted for uniformity)")
+    return {PATH.name: (workflow.__name__, SUBMIT + workflow.WORKFLOW.to_yaml())}
 
 
-def main(flags: Flags) -> bool:
-    """Check (or write) the file; returns whether it differed."""
-    text = render()
-    stale = not PATH.exists() or PATH.read_text() != text
-    if stale and flags.write:
-        PATH.write_text(text)
-    state = "written" if flags.write and stale else "out of date" if stale else "up to date"
-    print(f"manifests/project/{PATH.name}: {state}")
-    if stale and not flags.write:
-        raise cli.UsageError("the project workflow differs from its Hera definition; --write")
-    return stale
+def main(flags: Flags) -> list[str]:
+    """Check (or write) the file; returns ``[PATH.name]`` when it differed, else ``[]``."""
+    return generated.sync(PATH.parent, files(), COMMAND, flags.write)
 
 
 if __name__ == "__main__":

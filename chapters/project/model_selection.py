@@ -106,13 +106,12 @@ def select_and_publish(out: str, data: str, model_types: list[str] | None = None
     held_out = validation_split(data)
     candidates, predictions = [], {}
     for model_type in model_types or MODEL_TYPES:
-        folder = config.model_dir(out, model_type) / "saved_model" / "1"
+        folder = config.saved_model_dir(out, model_type)
         candidate, predicted = evaluate(model_type, folder, held_out.images, held_out.labels)
         candidates.append(candidate)
         predictions[model_type] = predicted
     choice = choose(candidates)
-    version = publish(config.model_dir(out, choice.winner) / "saved_model" / "1",
-                      config.served_dir(out))  # fmt: skip
+    version = publish(config.saved_model_dir(out, choice.winner), config.served_dir(out))
     confusion = np.zeros((10, 10), int)
     np.add.at(confusion, (held_out.labels, predictions[choice.winner]), 1)
     summary = {
@@ -136,9 +135,7 @@ Settings = config.ProjectSettings  # the shared project flags, nothing more
 
 def main(settings: Settings) -> dict:
     log = cli.Progress("project.select")
-    n, held = settings.size("num_examples"), settings.size("num_validation")
-    key = config.ingest_key(settings.dataset, n, held, settings.seed, settings.num_files)
-    data = config.data_dir(settings.out, key)
+    data = settings.ingest_dir()
     if not data.exists():
         raise UsageError(
             f"no ingested data at {data}: run python -m chapters.project.model_training first "

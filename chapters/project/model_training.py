@@ -59,7 +59,9 @@ def worker(settings: Settings, task: dist.Task) -> dict:
         verbose=0,
     )
     seconds = time.perf_counter() - start
-    saved = dist.export_on_every_worker(model, folder / "saved_model" / "1", chief)
+    saved = dist.export_on_every_worker(
+        model, config.saved_model_dir(settings.out, settings.model_type), chief
+    )
     return dist.write_report(
         folder,
         f"{task_type}-{index}",
@@ -116,8 +118,7 @@ def launch(settings: Settings) -> Result:
     settings = dist.resolve_dataset(settings)
     if settings.tfrecords is None:
         n, held = settings.size("num_examples"), settings.size("num_validation")
-        key = config.ingest_key(settings.dataset, n, held, settings.seed, settings.num_files)
-        folder = config.data_dir(settings.out, key)
+        folder = settings.ingest_dir()
         log(f"no --tfrecords: ingesting into {folder}")
         ingest(folder, settings.dataset, n, held, settings.seed, settings.num_files)
         settings = settings.replace(tfrecords=str(folder))
@@ -129,7 +130,7 @@ def launch(settings: Settings) -> Result:
         spec = cluster_spec(num_workers=settings.num_workers)
         with LocalCluster(spec, MODULE, settings.argv(), verbose=settings.verbose) as cluster:
             cluster.wait(settings.timeout)
-    reports = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("reports/*.json"))}
+    reports = dist.read_reports(folder)
     chief = next(r for r in reports.values() if r["chief"])
     result = Result(
         reports,

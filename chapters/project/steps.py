@@ -5,7 +5,6 @@ In a pod, Hera's runner imports the module a step is defined in
 ``workflow.py`` also reads ``versions.env`` (not in the image) to write the InferenceService.
 """
 
-from hera.workflows import models as m
 from hera.workflows import script
 
 from chapters.common.workflow import argo
@@ -19,14 +18,7 @@ def fingerprint(dataset: str, num_examples: int, num_validation: int, seed: int,
     print(ingest_key(dataset, num_examples, num_validation, seed, num_files))
 
 
-MEMOIZE = m.Memoize(
-    key="{{inputs.parameters.key}}",
-    max_age="{{inputs.parameters.max_age}}",
-    cache=m.Cache(config_map=m.LocalObjectReference(name=argo.CACHE_CONFIGMAP)),
-)
-
-
-@script(constructor="runner", memoize=MEMOIZE, **argo.script_options(cpu="250m", memory="1Gi"))
+@script(constructor="runner", memoize=argo.MEMOIZE, **argo.script_options(cpu="250m", memory="1Gi"))
 def ingest(key: str, max_age: str, data: str, dataset: str, num_examples: int,
            num_validation: int, seed: int, num_files: int) -> dict:  # fmt: skip
     """9.1: write the TFRecords once; a second run with the same inputs is a cache hit."""

@@ -127,11 +127,13 @@ def arguments(settings: config.ProjectSettings, **overrides: str) -> dict[str, s
     return {**values, **overrides}
 
 
-workflow_options = argo.workflow_options("project", chapter="project")
-workflow_options["service_account_name"] = SERVICE_ACCOUNT
+OPTIONS = {  # the repository's workflow settings, with the project's own service account
+    **argo.workflow_options("project", chapter="project"),
+    "service_account_name": SERVICE_ACCOUNT,
+}
 
 with Workflow(
-    **workflow_options,
+    **OPTIONS,
     entrypoint="pipeline",
     arguments={
         **arguments(config.ProjectSettings(), dataset="synthetic"),
@@ -142,8 +144,6 @@ with Workflow(
         "num_samples": "8",
     },
 ) as WORKFLOW:
-    train_template = _TRAIN
-    serve_template = _SERVE
     with DAG(name="pipeline"):
         key = fingerprint(
             arguments=argo.from_workflow(
@@ -159,7 +159,7 @@ with Workflow(
                 ),
             }
         )
-        models = train_template(
+        models = _TRAIN(
             name="train",
             with_items=JOBS,  # fan-out: three TFJobs at once
             arguments={"model_type": "{{item.model_type}}", "job": "{{item.job}}", "data": DATA},
@@ -168,7 +168,7 @@ with Workflow(
             arguments={"out": OUT, "data": DATA},
             depends="train.AnySucceeded || train.Failed",  # a failed model is skipped, not fatal
         )
-        served = serve_template(name="serve")
+        served = _SERVE(name="serve")
         key >> data >> models
         best >> served
 

@@ -12,6 +12,7 @@ import yaml
 
 from chapters.ch06_operations import metadata as md
 from chapters.ch06_operations import scheduling as sch
+from chapters.common.manifests import KUBERNETES_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 CH06 = ROOT / "manifests" / "ch06"
@@ -69,7 +70,7 @@ def test_core_kinds_validate_strictly():
     kubernetes_validate = pytest.importorskip("kubernetes_validate")
     for kind in ("PriorityClass", "Job", "ConfigMap"):
         for doc in by_kind(kind):
-            kubernetes_validate.validate(doc, "1.36.0", strict=True)
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 
 
 def test_scheduler_config_adds_preempt_and_reclaim_to_volcano_defaults():

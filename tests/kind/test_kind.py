@@ -11,7 +11,6 @@ than with pytest's bare timeout.
 
 from __future__ import annotations
 
-import copy
 import importlib
 import os
 import shutil
@@ -143,7 +142,6 @@ def test_parameter_server_tfjob_finishes_on_the_chief(api):
 def fault_tolerance_job(name: str, epochs: int) -> dict:
     """The chapter's fault-tolerance TFJob, renamed, with its own backup and output paths."""
     doc = yaml.safe_load((ROOT / "manifests/ch03/fault-tolerance.yaml").read_text())
-    doc = copy.deepcopy(doc)
     doc["metadata"]["name"] = name
     container = doc["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
     container["image"] = IMAGE

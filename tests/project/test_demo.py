@@ -84,9 +84,9 @@ def test_selection_skips_a_missing_and_a_mislabelled_model_and_serves_the_next_v
     out = tmp_path / "project"
     shutil.copytree(Path(settings.out).resolve(), out)
     shutil.rmtree(config.model_dir(out, "dropout") / "saved_model")  # a job that never exported
-    wrong = config.model_dir(out, "batch_norm") / "saved_model" / "1"
+    wrong = config.saved_model_dir(out, "batch_norm")
     shutil.rmtree(wrong)
-    shutil.copytree(config.model_dir(out, "cnn") / "saved_model" / "1", wrong)  # not batch_norm
+    shutil.copytree(config.saved_model_dir(out, "cnn"), wrong)  # not batch_norm
     summary = select_and_publish(str(out), str(next((out / "data").iterdir())))
     choice = summary["choice"]
     assert choice["winner"] == "cnn" and choice["ranking"] == ["cnn"]

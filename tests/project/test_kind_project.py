@@ -10,7 +10,7 @@ import pytest
 from chapters.common import argo_submit
 from chapters.common.argo_submit import GROUP, PLURAL, VERSION
 from chapters.common.workflow import load
-from chapters.project import manifests
+from chapters.project import config, manifests
 from tests.kind.test_kind import (  # noqa: F401  (api is a fixture)
     NAMESPACE,
     TIMEOUT,
@@ -22,9 +22,8 @@ from tests.kind.test_kind import (  # noqa: F401  (api is a fixture)
 )
 
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(int(TIMEOUT) + 180)]
-# The same sizes as `make smoke` (PROJECT_QUICK_ARGUMENTS in scripts/lib.sh).
-QUICK = {"num_examples": "512", "num_validation": "256", "num_epochs": "1",
-         "steps_per_epoch": "4", "batch_size": "16"}  # fmt: skip
+# The project's --quick sizes; `make smoke` passes the same (scripts/lib.sh).
+QUICK = {name: str(value) for name, value in config.SIZES["quick"].items()}
 
 
 def test_the_project_workflow_trains_selects_and_serves_on_kind(api):  # noqa: F811

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hera.workflows import Steps, Workflow, script
+from hera.workflows import models as m
 
 from chapters.common import cli, report, workflow
 from chapters.common.settings import DataSettings, option
@@ -45,8 +46,15 @@ def fingerprint(dataset: str, num_examples: int, seed: int, ingest_cost: int):
     print("ingest-" + hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16])
 
 
-# Memoized on the step's own inputs: key, max_age (argo.MEMOIZE; cache: a ConfigMap)
-@script(constructor="runner", memoize=argo.MEMOIZE, **argo.script_options())
+# The step's own inputs ``key`` and ``max_age`` name and age its cache entry, kept in a ConfigMap.
+MEMOIZE = m.Memoize(
+    key="{{inputs.parameters.key}}",
+    max_age="{{inputs.parameters.max_age}}",
+    cache=m.Cache(config_map=m.LocalObjectReference(name=argo.CACHE_CONFIGMAP)),
+)
+
+
+@script(constructor="runner", memoize=MEMOIZE, **argo.script_options())
 def ingest(key: str, max_age: str, out: str, dataset: str, data_dir: str, num_examples: int,
            seed: int, ingest_cost: int) -> dict:  # fmt: skip
     """The expensive step, memoized: on a hit Argo (and the local runner) reuse its outputs."""

@@ -7,6 +7,7 @@ In a pod, Hera's runner imports the module a step is defined in
 
 from hera.workflows import script
 
+from chapters.ch05_workflows.memoization import MEMOIZE  # section 5.4's memoize spec
 from chapters.common.workflow import argo
 
 
@@ -18,7 +19,7 @@ def fingerprint(dataset: str, num_examples: int, num_validation: int, seed: int,
     print(ingest_key(dataset, num_examples, num_validation, seed, num_files))
 
 
-@script(constructor="runner", memoize=argo.MEMOIZE, **argo.script_options(cpu="250m", memory="1Gi"))
+@script(constructor="runner", memoize=MEMOIZE, **argo.script_options(cpu="250m", memory="1Gi"))
 def ingest(key: str, max_age: str, data: str, dataset: str, num_examples: int,
            num_validation: int, seed: int, num_files: int) -> dict:  # fmt: skip
     """9.1: write the TFRecords once; a second run with the same inputs is a cache hit."""

@@ -24,13 +24,6 @@ SERVICE_ACCOUNT = "dmlp-workflow"  # manifests/ch05/rbac.yaml: workflowtaskresul
 DATA_PVC = "dmlp-data"  # manifests/base/pvc.yaml
 DATA_MOUNT = "/data"
 CACHE_CONFIGMAP = "dmlp-workflow-cache"  # in the controller's namespace (argo), label type=Cache
-# A memoized step (chapter 5, section 5.4; the project's ingestion): its key and maxAge are two of
-# the step's own inputs, ``key`` and ``max_age``, and its cache is the ConfigMap above.
-MEMOIZE = m.Memoize(
-    key="{{inputs.parameters.key}}",
-    max_age="{{inputs.parameters.max_age}}",
-    cache=m.Cache(config_map=m.LocalObjectReference(name=CACHE_CONFIGMAP)),
-)
 
 
 def workflow_options(name: str, chapter: str = "ch05", data: bool = True) -> dict:

@@ -523,12 +523,7 @@ class Engine:
         record.phase = "Running"
         scope = dict(scope)
         tasks = {task["name"]: task for task in t["dag"]["tasks"]}
-        needs = {
-            name: expr.depends_names(task["depends"])
-            if "depends" in task
-            else list(task.get("dependencies") or [])
-            for name, task in tasks.items()
-        }
+        needs = {name: spec.task_needs(task) for name, task in tasks.items()}
         handled = {
             name.split(".")[0]
             for task in tasks.values()

@@ -222,10 +222,9 @@ def evaluate_depends(text: str, state: Callable[[str, str], bool]) -> bool:
     return _Parser(text, atom, compare=False).parse()
 
 
-def check_depends(text: str) -> list[str]:
-    """Check ``depends`` reads; return the names it uses."""
+def check_depends(text: str) -> None:
+    """Check ``depends`` reads (raise :class:`ExpressionError` if not)."""
     evaluate_depends(text, lambda name, result: True)
-    return depends_names(text)
 
 
 # ---------------------------------------------------------------------------- durations

@@ -33,6 +33,16 @@ need() {
   done
 }
 
+# need_docker: stop at once unless the Docker engine answers.
+need_docker() {
+  docker info >/dev/null 2>&1 || die "the Docker engine is not running"
+}
+
+# kind_cluster_exists: whether kind knows a cluster named $CLUSTER_NAME.
+kind_cluster_exists() {
+  kind get clusters | grep -qx "$CLUSTER_NAME"
+}
+
 # need_cluster: stop at once unless kubectl talks to this kind cluster.
 need_cluster() {
   local context

@@ -95,10 +95,8 @@ hpa_cpu() {
   kubectl -n "$NAMESPACE" get hpa fashion-mnist \
     -o jsonpath='{.status.currentMetrics[0].resource.current.averageUtilization}'
 }
-deadline=$((SECONDS + ${HPA_WAIT:-180}))
-until [ -n "$(hpa_cpu)" ]; do
-  [ "$SECONDS" -lt "$deadline" ] || { kubectl -n "$NAMESPACE" describe hpa fashion-mnist | tail -15; fail "the HPA has no CPU figure: is metrics-server running?"; }
-  sleep "${RETRY_SLEEP:-5}"
-done
+hpa_has_cpu() { [ -n "$(hpa_cpu)" ]; }
+retry "${HPA_WAIT:-180}" hpa_has_cpu \
+  || { kubectl -n "$NAMESPACE" describe hpa fashion-mnist | tail -15; fail "the HPA has no CPU figure: is metrics-server running?"; }
 log "HPA fashion-mnist: current CPU $(hpa_cpu)% of requests"
 log "smoke test passed"

@@ -96,5 +96,23 @@ wait_succeeded() {
     done
   done
 }
+
+# wait_listed [--quiet] SECONDS JSONPATH GET-ARGUMENTS...: wait_succeeded for every object that
+# `kubectl get GET-ARGUMENTS -o name` lists (none: nothing to wait for); LISTED holds them after.
+# --quiet drops the listing's errors (a kind the cluster may not serve).
+wait_listed() {
+  local quiet=0
+  if [ "$1" = --quiet ]; then quiet=1; shift; fi
+  local limit=$1 jsonpath=$2
+  shift 2
+  LISTED=()
+  IFS=$'\n' read -r -d '' -a LISTED < <(
+    if [ "$quiet" = 1 ]; then exec 2>/dev/null; fi
+    kubectl -n "$NAMESPACE" get "$@" -o name
+  ) || true
+  if [ "${#LISTED[@]}" -gt 0 ]; then
+    wait_succeeded "$limit" "$jsonpath" "${LISTED[@]}"
+  fi
+}
 TFJOB_STATE='{.status.conditions[?(@.status=="True")].type}'
 WORKFLOW_STATE='{.status.phase}'

@@ -3,8 +3,8 @@
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 need docker kind
-docker info >/dev/null 2>&1 || die "the Docker engine is not running"
-kind get clusters | grep -qx "$CLUSTER_NAME" || die "no kind cluster $CLUSTER_NAME: run 'make kind-up' first"
+need_docker
+kind_cluster_exists || die "no kind cluster $CLUSTER_NAME: run 'make kind-up' first"
 log "building $IMAGE (TensorFlow $IMAGE_TENSORFLOW, to match TF Serving $TF_SERVING_VERSION)"
 docker build --build-arg "TENSORFLOW=$IMAGE_TENSORFLOW" -t "$IMAGE" "$ROOT"
 log "loading $IMAGE into kind cluster $CLUSTER_NAME"

@@ -46,16 +46,8 @@ print(yaml.safe_dump_all(docs))' <<<"$rendered")"
     log "applying $chapter"
   fi
   kubectl apply -f - <<<"$rendered"
-  jobs=()
-  IFS=$'\n' read -r -d '' -a jobs < <(kubectl -n "$NAMESPACE" get tfjobs -l "dmlp/chapter=$chapter" -o name) || true
-  if [ "${#jobs[@]}" -gt 0 ]; then
-    wait_succeeded "$timeout" "$TFJOB_STATE" "${jobs[@]}"
-  fi
+  wait_listed "$timeout" "$TFJOB_STATE" tfjobs -l "dmlp/chapter=$chapter"
   # A chapter's Workflows finish before the next chapter starts: the 4-vCPU budget is per chapter.
-  flows=()
-  IFS=$'\n' read -r -d '' -a flows < <(kubectl -n "$NAMESPACE" get workflows -l "dmlp/chapter=$chapter" -o name 2>/dev/null) || true
-  if [ "${#flows[@]}" -gt 0 ]; then
-    wait_succeeded "$timeout" "$WORKFLOW_STATE" "${flows[@]}"
-  fi
+  wait_listed --quiet "$timeout" "$WORKFLOW_STATE" workflows -l "dmlp/chapter=$chapter"
 done
 log "deployed: ${chapters[*]}"

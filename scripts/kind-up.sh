@@ -3,8 +3,8 @@
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 need docker kind kubectl
-docker info >/dev/null 2>&1 || die "the Docker engine is not running"
-if kind get clusters | grep -qx "$CLUSTER_NAME"; then
+need_docker
+if kind_cluster_exists; then
   log "cluster $CLUSTER_NAME exists"
 else
   log "creating cluster $CLUSTER_NAME ($KIND_NODE_IMAGE)"

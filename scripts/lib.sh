@@ -33,6 +33,16 @@ need() {
   done
 }
 
+# need_docker: stop at once unless the Docker engine answers.
+need_docker() {
+  docker info >/dev/null 2>&1 || die "the Docker engine is not running"
+}
+
+# kind_cluster_exists: whether kind knows a cluster named $CLUSTER_NAME.
+kind_cluster_exists() {
+  kind get clusters | grep -qx "$CLUSTER_NAME"
+}
+
 # need_cluster: stop at once unless kubectl talks to this kind cluster.
 need_cluster() {
   local context
@@ -85,6 +95,24 @@ wait_succeeded() {
       sleep "${RETRY_SLEEP:-5}"
     done
   done
+}
+
+# wait_listed [--quiet] SECONDS JSONPATH GET-ARGUMENTS...: wait_succeeded for every object that
+# `kubectl get GET-ARGUMENTS -o name` lists (none: nothing to wait for); LISTED holds them after.
+# --quiet drops the listing's errors (a kind the cluster may not serve).
+wait_listed() {
+  local quiet=0
+  if [ "$1" = --quiet ]; then quiet=1; shift; fi
+  local limit=$1 jsonpath=$2
+  shift 2
+  LISTED=()
+  IFS=$'\n' read -r -d '' -a LISTED < <(
+    if [ "$quiet" = 1 ]; then exec 2>/dev/null; fi
+    kubectl -n "$NAMESPACE" get "$@" -o name
+  ) || true
+  if [ "${#LISTED[@]}" -gt 0 ]; then
+    wait_succeeded "$limit" "$jsonpath" "${LISTED[@]}"
+  fi
 }
 TFJOB_STATE='{.status.conditions[?(@.status=="True")].type}'
 WORKFLOW_STATE='{.status.phase}'

@@ -70,11 +70,6 @@ SOURCES = [
 ]
 
 
-def pinned_versions() -> dict[str, str]:
-    """KEY=value lines of versions.env (the one file every pinned version lives in)."""
-    return pinned(ROOT / "versions.env")
-
-
 def strip_descriptions(node):
     """Drop ``description`` texts (most of a CRD's bytes); keep every validation keyword."""
     if isinstance(node, dict):
@@ -131,7 +126,7 @@ def main() -> int:
     git_dirs = dict(item.split("=", 1) for item in args.git_dir)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    versions = pinned_versions()
+    versions = pinned(ROOT / "versions.env")
     for repo, key, path, version in SOURCES:
         tag = versions[key]
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster on big CRDs

@@ -10,11 +10,9 @@ need kubectl
 need_cluster
 timeout="${SMOKE_TIMEOUT:-900}"   # seconds, for each wait
 
-jobs=()
-
-IFS=$'\n' read -r -d '' -a jobs < <(kubectl -n "$NAMESPACE" get tfjobs -o name) || true
-[ "${#jobs[@]}" -gt 0 ] || fail "no TFJobs in namespace $NAMESPACE: run 'make deploy' first"
-wait_succeeded "$timeout" "$TFJOB_STATE" "${jobs[@]}"
+wait_listed "$timeout" "$TFJOB_STATE" tfjobs
+[ "${#LISTED[@]}" -gt 0 ] || fail "no TFJobs in namespace $NAMESPACE: run 'make deploy' first"
+jobs=("${LISTED[@]}")
 for job in "${jobs[@]}"; do
   kubectl -n "$NAMESPACE" logs -l "training.kubeflow.org/job-name=${job#*/}" --tail=200 --prefix \
     | grep -E "EPOCH_END|SERVING" | tail -3 || true
@@ -22,11 +20,9 @@ done
 log "all ${#jobs[@]} TFJobs succeeded"
 
 if kubectl get crd workflows.argoproj.io >/dev/null 2>&1; then
-  workflows=()
-  IFS=$'\n' read -r -d '' -a workflows < <(kubectl -n "$NAMESPACE" get workflows -o name) || true
-  if [ "${#workflows[@]}" -gt 0 ]; then
-    wait_succeeded "$timeout" "$WORKFLOW_STATE" "${workflows[@]}"
-    log "all ${#workflows[@]} Workflows succeeded"
+  wait_listed "$timeout" "$WORKFLOW_STATE" workflows
+  if [ "${#LISTED[@]}" -gt 0 ]; then
+    log "all ${#LISTED[@]} Workflows succeeded"
   fi
 fi
 
@@ -95,10 +91,8 @@ hpa_cpu() {
   kubectl -n "$NAMESPACE" get hpa fashion-mnist \
     -o jsonpath='{.status.currentMetrics[0].resource.current.averageUtilization}'
 }
-deadline=$((SECONDS + ${HPA_WAIT:-180}))
-until [ -n "$(hpa_cpu)" ]; do
-  [ "$SECONDS" -lt "$deadline" ] || { kubectl -n "$NAMESPACE" describe hpa fashion-mnist | tail -15; fail "the HPA has no CPU figure: is metrics-server running?"; }
-  sleep "${RETRY_SLEEP:-5}"
-done
+hpa_has_cpu() { [ -n "$(hpa_cpu)" ]; }
+retry "${HPA_WAIT:-180}" hpa_has_cpu \
+  || { kubectl -n "$NAMESPACE" describe hpa fashion-mnist | tail -15; fail "the HPA has no CPU figure: is metrics-server running?"; }
 log "HPA fashion-mnist: current CPU $(hpa_cpu)% of requests"
 log "smoke test passed"

@@ -17,11 +17,11 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from chapters.common import cli
 from chapters.common.errors import UsageError
-from chapters.common.settings import Settings, option
+from chapters.common.settings import option
+from chapters.common.workflow import WorkflowFlags
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "workflows"
 DONE = ("Succeeded", "Failed", "Error")
@@ -226,7 +226,7 @@ def _log(core, namespace: str, pod: str, container: str, lines: int) -> list[str
 
 
 @dataclass(frozen=True)
-class Flags(Settings):
+class Flags(WorkflowFlags):
     file: str = option("", "the Workflow YAML file to submit")
     arguments: tuple[str, ...] | None = option(
         None, "workflow arguments as name=value, comma-separated (e.g. seed=7)"
@@ -237,13 +237,6 @@ class Flags(Settings):
     generate_name: bool = option(False, "submit under a fresh name (NAME-xxxxx)")
     replace: bool = option(False, "delete a workflow of the same name first")
     verbose: bool = option(False, "the full traceback on unexpected errors")
-
-    def check(self) -> None:
-        if not self.file or not Path(self.file).is_file():
-            raise UsageError(f"--file {self.file!r} is not a file")
-        for pair in self.arguments or ():
-            if "=" not in pair:
-                raise UsageError(f"--arguments: expected name=value, got {pair!r}")
 
 
 def clients():
@@ -269,8 +262,7 @@ def main(flags: Flags, custom=None, core=None) -> Followed:
 
     data = load(flags.file)
     namespace = flags.namespace or data["metadata"].get("namespace") or "dmlp"
-    arguments = dict(pair.split("=", 1) for pair in flags.arguments or ())
-    body = prepare(data, arguments, flags.generate_name)
+    body = prepare(data, flags.parameters, flags.generate_name)
     if custom is None or core is None:
         custom, core = clients()
     try:

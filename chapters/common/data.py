@@ -101,24 +101,6 @@ def load_fashion_mnist(
         return synthetic_split(split, num_examples, seed)
 
 
-def resolve_source(dataset: str = "auto", data_dir: str | None = None, warn=None) -> str:
-    """Which data ``dataset`` will give, ``"tfds"`` or ``"synthetic"``, without loading it.
-
-    A launcher calls this before it starts its tasks: the fallback warning is then printed once,
-    by the launcher, and the tasks inherit ``DMLP_DATASET_WARNED=1`` and stay quiet.
-    """
-    if dataset not in DATASET_CHOICES:
-        raise UsageError(f"unknown dataset {dataset!r}; valid: {', '.join(DATASET_CHOICES)}")
-    if dataset == "synthetic":
-        return "synthetic"
-    try:
-        _probe_tfds(data_dir)
-        return "tfds"
-    except DatasetUnavailable as err:
-        _fall_back(dataset, err, warn)
-        return "synthetic"
-
-
 def _fall_back(dataset: str, err: DatasetUnavailable, warn) -> None:
     """``tfds`` was asked for: a clear error. ``auto``: one warning line per command."""
     if dataset == "tfds":

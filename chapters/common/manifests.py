@@ -553,12 +553,7 @@ def renderings(root: Path, renderer: str) -> list[Rendering]:
         if root.name in KUSTOMIZATION_NAMES:
             root = root.parent
         else:
-            docs, problem = load_yaml(root)
-            return [
-                Rendering(
-                    str(root), [Item(str(root), d) for d in docs], [problem] if problem else []
-                )
-            ]
+            return [_loose_file(root)]
     dirs = sorted({p.parent for n in KUSTOMIZATION_NAMES for p in root.rglob(n)})
     included: set[Path] = set()
     covered: set[Path] = set()
@@ -570,26 +565,23 @@ def renderings(root: Path, renderer: str) -> list[Rendering]:
             (included if target.is_dir() else covered).add(target)
     render = render_kubectl if renderer == "kubectl" else render_python
     out = [render(d) for d in dirs if d.resolve() not in included]
+    kustomized = {d.resolve() for d in dirs}
     for path in sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]):
         if path.name in KUSTOMIZATION_NAMES or path.resolve() in covered:
             continue
-        if any(parent.resolve() in {x.resolve() for x in dirs} for parent in path.parents):
-            # in a kustomization folder but not listed: a file kubectl apply -k would skip
-            kdir = next(p for p in path.parents if p.resolve() in {x.resolve() for x in dirs})
-            out.append(
-                Rendering(
-                    str(path),
-                    problems=[
-                        Problem(str(path), "", "", f"not listed in {kdir}/kustomization.yaml")
-                    ],
-                )
-            )
-            continue
-        docs, problem = load_yaml(path)
-        out.append(
-            Rendering(str(path), [Item(str(path), d) for d in docs], [problem] if problem else [])
-        )
+        kdir = next((p for p in path.parents if p.resolve() in kustomized), None)
+        if kdir is None:
+            out.append(_loose_file(path))
+        else:  # in a kustomization folder but not listed: a file kubectl apply -k would skip
+            problem = Problem(str(path), "", "", f"not listed in {kdir}/kustomization.yaml")
+            out.append(Rendering(str(path), problems=[problem]))
     return out
+
+
+def _loose_file(path: Path) -> Rendering:
+    """A YAML file outside every kustomization, read as it is."""
+    docs, problem = load_yaml(path)
+    return Rendering(str(path), [Item(str(path), d) for d in docs], [problem] if problem else [])
 
 
 @dataclass

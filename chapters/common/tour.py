@@ -74,14 +74,15 @@ class Stop:
         return self.exit_code == 0 and bool(self.claims) and all(c["held"] for c in self.claims)
 
 
+def count_held(stops: list[Stop]) -> int:
+    """How many of the stops showed their claim."""
+    return sum(stop.held for stop in stops)
+
+
 @dataclass
 class TourResult:
     stops: list[Stop]
     page: Path
-
-    @property
-    def all_held(self) -> bool:
-        return all(stop.held for stop in self.stops)
 
 
 def title_of(module: str) -> str:
@@ -172,7 +173,7 @@ def render(stops: list[Stop], out: Path) -> Path:
         ".ok{color:#14652b}.bad{color:#a11}img{max-width:100%;border:1px solid #ccc;margin:.5em 0}"
         "td{padding:.2em .8em}section{border-top:1px solid #ddd;margin-top:1.5em}"
         "</style></head><body><h1>A tour of <i>Distributed Machine Learning Patterns</i></h1>"
-        f"<p>{sum(s.held for s in stops)} of {len(stops)} claims held on this machine.</p>"
+        f"<p>{count_held(stops)} of {len(stops)} claims held on this machine.</p>"
         "<table><tr><th>pattern</th><th>claim</th><th>time</th></tr>"
         + "".join(rows)
         + "</table>"
@@ -201,7 +202,7 @@ def main(settings: TourSettings) -> TourResult:
         ["example", "claim held", "seconds"],
         title="The tour",
     )
-    held = sum(s.held for s in stops)
+    held = count_held(stops)
     report.claim(f"{held} of {len(stops)} patterns showed their claim", held == len(stops))
     print(f"Open {page}")
     return TourResult(stops, page)

@@ -7,8 +7,8 @@ from kubernetes.client.exceptions import ApiException
 
 from chapters.common import argo_submit
 from chapters.common.errors import UsageError
+from tests.conftest import ROOT
 
-ROOT = argo_submit.Path(__file__).resolve().parents[2]
 COINFLIP = ROOT / "manifests" / "ch08" / "coinflip.yaml"
 
 

@@ -60,16 +60,6 @@ def test_the_warning_is_not_repeated_by_child_processes(tmp_path):
     assert proc.stderr.strip().count("\n") == 0, proc.stderr  # nothing else: no absl lines
 
 
-def test_a_launcher_resolves_the_source_once_and_its_tasks_stay_quiet(tmp_path, capsys):
-    assert data.resolve_source("auto", data_dir=str(tmp_path)) == "synthetic"
-    assert data.resolve_source("synthetic") == "synthetic"
-    task = data.load_fashion_mnist("test", "auto", data_dir=str(tmp_path), num_examples=5)
-    assert task.source == "synthetic"
-    assert capsys.readouterr().err.count("WARNING: real Fashion-MNIST unavailable") == 1
-    with pytest.raises(UsageError, match="--dataset tfds"):
-        data.resolve_source("tfds", data_dir=str(tmp_path))
-
-
 def test_tfds_leaves_no_temporary_folder(tmp_path, monkeypatch):
     import tempfile
 

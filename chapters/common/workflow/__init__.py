@@ -26,11 +26,13 @@ import os
 import shutil
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from chapters.common import cli
 from chapters.common.errors import UsageError
+from chapters.common.settings import Settings, option
 from chapters.common.workflow.cache import MemoCache
 from chapters.common.workflow.engine import (
     ROW_HEADERS,
@@ -48,12 +50,33 @@ __all__ = [
     "UnsupportedWorkflow",
     "UsageError",
     "WorkflowFailed",
+    "WorkflowFlags",
     "WorkflowResult",
     "check",
     "load",
     "run",
     "print_summary",
 ]
+
+
+@dataclass(frozen=True)
+class WorkflowFlags(Settings):
+    """Flags of a command that takes a Workflow YAML file and its arguments (local or cluster)."""
+
+    file: str = option("", "the Workflow YAML file")
+    arguments: tuple[str, ...] | None = option(None, "workflow arguments as name=value")
+
+    def check(self) -> None:
+        if not self.file or not Path(self.file).is_file():
+            raise UsageError(f"--file {self.file!r} is not a file")
+        for pair in self.arguments or ():
+            if "=" not in pair:
+                raise UsageError(f"--arguments: expected name=value, got {pair!r}")
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        """``--arguments`` as ``{name: value}``, the workflow's parameters to override."""
+        return dict(pair.split("=", 1) for pair in self.arguments or ())
 
 
 def run(

@@ -217,6 +217,22 @@ class Engine:
             self.nodes[record.id] = record
         return record
 
+    def take(self, slots: threading.BoundedSemaphore | None) -> bool:
+        """Wait for one of ``slots`` (none: no limit); False if the run is cancelled meanwhile."""
+        if slots is None:
+            return True
+        while not slots.acquire(timeout=0.1):
+            if self.cancel.is_set():
+                return False
+        return True
+
+    def step_seconds(self, t: dict) -> float:
+        """How long a step may run: the step timeout, or the template's activeDeadlineSeconds."""
+        timeout = self.step_timeout
+        if t.get("activeDeadlineSeconds"):
+            timeout = min(timeout, float(t["activeDeadlineSeconds"]))
+        return timeout
+
     def new_node(self, node_id, name, template, kind, parent, running=False) -> NodeRecord:
         """Record a node that starts now (``running``: a group whose children are starting)."""
         phase = "Running" if running else "Pending"
@@ -238,7 +254,6 @@ class Engine:
         node_type = {"steps": "Steps", "dag": "DAG", "resource": "Resource"}.get(kind, "Pod")
         display = display or node_id
         record = self.new_node(node_id, display, template_name, node_type, parent)
-        record.started = self.now()
         try:
             scope = self.input_scope(t, parameters, artifacts)
         except (expr.MissingVariable, UsageError) as err:
@@ -332,10 +347,8 @@ class Engine:
         if kind == "dag":
             return self.run_dag(t, record, scope)
         slot = self.pod_slots
-        if slot is not None:
-            while not slot.acquire(timeout=0.1):
-                if self.cancel.is_set():
-                    return "Failed", "cancelled", {}
+        if not self.take(slot):
+            return "Failed", "cancelled", {}
         try:
             if attempt == 0:
                 self.log(f"started    {record.id}")
@@ -450,10 +463,8 @@ class Engine:
         errors: list[BaseException] = []
 
         def work(i: int, job) -> None:
-            if slots is not None:
-                while not slots.acquire(timeout=0.1):
-                    if self.cancel.is_set():
-                        return
+            if not self.take(slots):
+                return
             try:
                 results[i] = job()
             except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
@@ -523,12 +534,7 @@ class Engine:
         record.phase = "Running"
         scope = dict(scope)
         tasks = {task["name"]: task for task in t["dag"]["tasks"]}
-        needs = {
-            name: expr.depends_names(task["depends"])
-            if "depends" in task
-            else list(task.get("dependencies") or [])
-            for name, task in tasks.items()
-        }
+        needs = {name: spec.task_needs(task) for name, task in tasks.items()}
         handled = {
             name.split(".")[0]
             for task in tasks.values()
@@ -621,7 +627,7 @@ class Engine:
             Path(local(path)).parent.mkdir(parents=True, exist_ok=True)
         scope = dict(scope)
         for a in (t.get("inputs") or {}).get("artifacts") or []:
-            scope[f"inputs.artifacts.{a['name']}.path"] = local(a.get("path", f"/tmp/{a['name']}"))
+            scope[f"inputs.artifacts.{a['name']}.path"] = local(_artifact_path(a))
 
         def resolve(text: str) -> str:
             text = expr.substitute(text, scope)
@@ -653,9 +659,7 @@ class Engine:
             p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p
         )
         env["PYTHONUNBUFFERED"] = "1"
-        timeout = self.step_timeout
-        if t.get("activeDeadlineSeconds"):
-            timeout = min(timeout, float(t["activeDeadlineSeconds"]))
+        timeout = self.step_seconds(t)
         code, stdout, stderr = self.spawn(line, {**os.environ, **env}, node_dir, timeout, record)
         outputs: dict[str, Any] = {"exitCode": str(code)}
         result = stdout[-RESULT_LIMIT:].rstrip("\n")
@@ -673,14 +677,12 @@ class Engine:
         return "Succeeded", "", outputs
 
     @staticmethod
-    def _stage_inputs(t: dict, scope: dict, local) -> bool:
-        """Copy input artifacts to the paths the step reads them from; True when there are any."""
-        declared = (t.get("inputs") or {}).get("artifacts") or []
-        for a in declared:
+    def _stage_inputs(t: dict, scope: dict, local) -> None:
+        """Copy input artifacts to the paths the step reads them from."""
+        for a in (t.get("inputs") or {}).get("artifacts") or []:
             source = scope.get(f"__from.{a['name']}")
             if source:
-                copy_artifact(source, local(a.get("path", f"/tmp/{a['name']}")))
-        return bool(declared)
+                copy_artifact(source, local(_artifact_path(a)))
 
     def spawn(self, line, env, cwd, timeout, record):
         """Run one step's process; ``(exit code or None on timeout, stdout, stderr)``."""
@@ -746,9 +748,7 @@ class Engine:
             num_ps=counts.get("PS", 0),
             chief=bool(counts.get("Chief")),
         )
-        timeout = self.step_timeout
-        if t.get("activeDeadlineSeconds"):
-            timeout = min(timeout, float(t["activeDeadlineSeconds"]))
+        timeout = self.step_seconds(t)
         group = LocalCluster(cluster, module, line[3:], echo=self.echo)
         with self.lock:
             self.clusters.add(group)
@@ -767,6 +767,11 @@ class Engine:
 
 
 # ---------------------------------------------------------------------------- helpers
+
+
+def _artifact_path(a: dict) -> str:
+    """Where a step reads or writes artifact ``a``: its ``path``, else ``/tmp/<name>``."""
+    return a.get("path", f"/tmp/{a['name']}")
 
 
 def _declared_paths(t: dict) -> list[str]:
@@ -805,7 +810,7 @@ def _collect_outputs(t: dict, local) -> dict:
         out["parameters"] = params
     artifacts = {}
     for a in declared.get("artifacts") or []:
-        file = Path(local(a.get("path", f"/tmp/{a['name']}")))
+        file = Path(local(_artifact_path(a)))
         if file.exists():
             artifacts[a["name"]] = str(file)
         elif not a.get("optional"):

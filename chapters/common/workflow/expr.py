@@ -45,11 +45,6 @@ class MissingVariable(KeyError):
         return f"no value for {{{{{self.name}}}}}"
 
 
-def variables(text: str) -> list[str]:
-    """The names of every ``{{variable}}`` in ``text``."""
-    return VARIABLE.findall(text)
-
-
 def substitute(text: str, scope: Mapping[str, str], strict: bool = True) -> str:
     """Replace every ``{{name}}`` in ``text`` by ``scope[name]``.
 
@@ -68,17 +63,6 @@ def substitute(text: str, scope: Mapping[str, str], strict: bool = True) -> str:
         return match.group(0)
 
     return VARIABLE.sub(replace, text)
-
-
-def substitute_all(value, scope: Mapping[str, str]):
-    """:func:`substitute` in every string of a nested list/dict structure."""
-    if isinstance(value, str):
-        return substitute(value, scope)
-    if isinstance(value, list):
-        return [substitute_all(v, scope) for v in value]
-    if isinstance(value, dict):
-        return {k: substitute_all(v, scope) for k, v in value.items()}
-    return value
 
 
 # ---------------------------------------------------------------------------- boolean expressions
@@ -238,10 +222,9 @@ def evaluate_depends(text: str, state: Callable[[str, str], bool]) -> bool:
     return _Parser(text, atom, compare=False).parse()
 
 
-def check_depends(text: str) -> list[str]:
-    """Check ``depends`` reads; return the names it uses."""
+def check_depends(text: str) -> None:
+    """Check ``depends`` reads (raise :class:`ExpressionError` if not)."""
     evaluate_depends(text, lambda name, result: True)
-    return depends_names(text)
 
 
 # ---------------------------------------------------------------------------- durations

@@ -8,14 +8,13 @@ Run: python -m chapters.common.workflow.local --file manifests/ch05/async-pipeli
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from chapters.common import cli, workflow
-from chapters.common.settings import Settings, option
+from chapters.common.settings import option
 
 
 @dataclass(frozen=True)
-class Flags(Settings):
+class Flags(workflow.WorkflowFlags):
     file: str = option("", "the Workflow YAML file to run")
     arguments: tuple[str, ...] | None = option(
         None, "workflow arguments as name=value, comma-separated (e.g. out=out/x,seed=1)"
@@ -24,19 +23,11 @@ class Flags(Settings):
     step_timeout: float = option(300.0, "seconds before a step is killed", minimum=1)
     verbose: bool = option(False, "show every step's own stderr")
 
-    def check(self) -> None:
-        if not self.file or not Path(self.file).is_file():
-            raise cli.UsageError(f"--file {self.file!r} is not a file")
-        for pair in self.arguments or ():
-            if "=" not in pair:
-                raise cli.UsageError(f"--arguments: expected name=value, got {pair!r}")
-
 
 def main(flags: Flags) -> workflow.WorkflowResult:
-    arguments = dict(pair.split("=", 1) for pair in flags.arguments or ())
     result = workflow.run(
         flags.file,
-        arguments,
+        flags.parameters,
         cache_dir=flags.cache_dir,
         step_timeout=flags.step_timeout,
         echo=flags.verbose,

@@ -242,12 +242,12 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
         _check_call(task, TASK_FIELDS, templates, here)
         if "dependencies" in task and "depends" in task:
             raise UnsupportedWorkflow(f"{here}: dependencies and depends together")
-        needs = list(task.get("dependencies") or [])
         if "depends" in task:
             try:
-                needs = expr.check_depends(str(task["depends"]))
+                expr.check_depends(str(task["depends"]))
             except expr.ExpressionError as err:
                 raise UnsupportedWorkflow(f"{here}: {err}") from None
+        needs = task_needs(task)
         for need in needs:
             if need not in tasks:
                 raise UnsupportedWorkflow(f"{here}: depends on unknown task {need!r}")
@@ -255,6 +255,13 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
     cycle = find_cycle(edges)
     if cycle:
         raise UnsupportedWorkflow(f"{where}: dependency cycle {' -> '.join(reversed(cycle))}")
+
+
+def task_needs(task: Mapping[str, Any]) -> list[str]:
+    """The tasks a DAG task waits for: the names in its ``depends``, else its ``dependencies``."""
+    if "depends" in task:
+        return expr.depends_names(str(task["depends"]))
+    return list(task.get("dependencies") or [])
 
 
 def find_cycle(edges: Mapping[str, list[str]]) -> list[str] | None:

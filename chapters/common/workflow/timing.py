@@ -7,6 +7,7 @@ from pathlib import Path
 
 from chapters.common import cli
 from chapters.common.workflow.engine import NodeRecord, WorkflowResult
+from chapters.common.workflow.spec import task_needs
 
 
 def overlapping(nodes: list[NodeRecord]) -> bool:
@@ -42,12 +43,7 @@ def critical_path(data: dict, result: WorkflowResult) -> tuple[list[str], float]
 
     def longest(name: str) -> tuple[float, list[str]]:
         if name not in best:
-            task = tasks[name]
-            deps = task.get("dependencies") or []
-            if "depends" in task:
-                from chapters.common.workflow.expr import depends_names
-
-                deps = depends_names(task["depends"])
+            deps = task_needs(tasks[name])
             before = max((longest(d) for d in deps), default=(0.0, []))
             best[name] = (before[0] + seconds(name), [*before[1], name])
         return best[name]

@@ -16,6 +16,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 # LICENSE: pyproject.toml's license-files names it, and the build fails without it.
 COPY pyproject.toml README.md LICENSE ./
+COPY dmlp ./dmlp
 COPY chapters ./chapters
 RUN printf 'tensorflow==%s\ntf-keras==%s\ntensorboard==%s\n' "$TENSORFLOW" "$TENSORFLOW" "$TENSORFLOW" \
         > /tmp/tensorflow.txt \

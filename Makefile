@@ -17,7 +17,7 @@ $(PY):
 
 install: $(PY) ## create .venv and install the project with its dev extras
 	$(PY) -m pip install --quiet -e '.[dev]'
-	@$(PY) -c "import chapters.common.tf_setup, tensorflow as tf, tf_keras; print('installed: TensorFlow', tf.__version__, '+ tf-keras', tf_keras.__version__)"
+	@$(PY) -c "import dmlp.example.tf_setup, tensorflow as tf, tf_keras; print('installed: TensorFlow', tf.__version__, '+ tf-keras', tf_keras.__version__)"
 
 test: ## run the whole test suite (kind tests skip without a cluster)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -37,16 +37,16 @@ format: ## apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 bench: ## speed measurements side by side: a table and JSON in bench-results/
-	$(PY) -m chapters.common.bench $(BENCH_ARGS)
+	$(PY) -m chapters.bench $(BENCH_ARGS)
 
 tour: ## every chapter's examples in book order -> one HTML page, out/tour/index.html
-	$(PY) -m chapters.common.tour $(TOUR_ARGS)
+	$(PY) -m chapters.tour $(TOUR_ARGS)
 
 demo: ## the end-to-end project on this laptop (DEMO_ARGS=--quick or --full); run twice: cache hit
 	$(PY) -m chapters.project.demo $(DEMO_ARGS)
 
 validate: ## validate every manifest offline (core kinds strictly, CRDs against their schemas)
-	$(PY) -m chapters.common.manifests manifests
+	$(PY) -m dmlp.kube.validate manifests
 
 kind-up: ## create a kind cluster and install the operators (needs docker + kind + kubectl)
 	bash scripts/kind-up.sh && bash scripts/install-addons.sh

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from chapters.common.versions import pinned
+from dmlp.kube.versions import pinned
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "manifests" / "schemas"

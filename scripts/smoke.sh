@@ -67,13 +67,13 @@ done
 log "all ${#paths[@]} serving paths gave the same classes: $first"
 
 # The project (chapters 7 and 9) with --quick sizes: ingestion -> three 2-worker TFJobs ->
-# selection -> InferenceService, submitted and followed by chapters.common.argo_submit (it prints
+# selection -> InferenceService, submitted and followed by dmlp.argo.submit (it prints
 # each step, and the failing step's logs on failure); then one prediction from the served model.
 if [ "${SMOKE_PROJECT:-1}" = "1" ] && kubectl get crd workflows.argoproj.io >/dev/null 2>&1 \
    && kubectl get crd inferenceservices.serving.kserve.io >/dev/null 2>&1; then
   log "the project workflow with --quick sizes (up to ${timeout} s)"
   kubectl apply -f "$ROOT/manifests/project/rbac.yaml"
-  "${PYTHON:-$ROOT/.venv/bin/python}" -m chapters.common.argo_submit \
+  "${PYTHON:-$ROOT/.venv/bin/python}" -m dmlp.argo.submit \
     --file "$ROOT/manifests/project/workflow.yaml" --generate-name --timeout "$timeout" \
     --arguments "$PROJECT_QUICK_ARGUMENTS" || fail "the project workflow failed"
   kubectl -n "$NAMESPACE" wait --for=condition=Ready inferenceservice/fashion-mnist-project \

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chapters.common.settings import Settings
+from dmlp.example.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 READMES = [ROOT / "README.md", *sorted((ROOT / "chapters").glob("*/README.md"))]
@@ -82,7 +82,7 @@ def test_make_command_names_a_target(readme, argv):
 
 
 def test_bench_arguments_in_a_readme_parse():
-    from chapters.common import bench
+    from chapters import bench
 
     text = "".join(readme.read_text() for readme in READMES)
     shown = re.findall(r'make bench BENCH_ARGS="([^"]*)"', text)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chapters.common.versions import pinned
+from dmlp.kube.versions import pinned
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
@@ -406,7 +406,7 @@ def test_smoke_runs_the_project_with_quick_sizes_and_queries_its_model(shims):
     proc = run("smoke.sh")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     c = calls()
-    submit = c[find(c, "python", "-m", "chapters.common.argo_submit")]
+    submit = c[find(c, "python", "-m", "dmlp.argo.submit")]
     assert submit[submit.index("--file") + 1].endswith("manifests/project/workflow.yaml")
     assert "--generate-name" in submit and flag(submit, "--timeout")
     quick = dict(pair.split("=") for pair in flag(submit, "--arguments").split(","))

@@ -19,12 +19,13 @@ import tempfile
 import time
 
 from chapters.ch02_data_ingestion.batching_report import draw_memory, summarise
-from chapters.common import cli
+from chapters.ch02_data_ingestion.memory import MiB, median_peak_growth
 from chapters.common.data import load_fashion_mnist, normalize, read_tfrecords, write_tfrecords
-from chapters.common.memory import MiB, median_peak_growth
+from chapters.common.flags import DataSettings
 from chapters.common.models import MODEL_TYPES, build_model
-from chapters.common.settings import DataSettings, option
-from chapters.common.tf_setup import tf as import_tf
+from dmlp.example import cli
+from dmlp.example.settings import option
+from dmlp.example.tf_setup import tf as import_tf
 
 PREFETCH = 2  # batches prepared ahead of the model
 IN_FLIGHT = PREFETCH + 2  # + the batch being filled + the batch in the model's hands

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chapters.common import cli, report
+from dmlp.example import cli, report
 
 if TYPE_CHECKING:  # annotations only: batching imports this module
     from chapters.ch02_data_ingestion.batching import Result

@@ -21,10 +21,10 @@ import tempfile
 import time
 
 from chapters.ch02_data_ingestion.caching import build_pipeline, expensive_preprocess
-from chapters.common import cli
-from chapters.common.bench import case
 from chapters.common.data import synthetic_split
 from chapters.common.models import build_model
+from dmlp.example import cli
+from dmlp.example.bench import case
 
 PIPELINES = (  # name, cache mode, prefetch
     ("naive", "none", False),

@@ -28,11 +28,12 @@ import time
 from pathlib import Path
 
 from chapters.ch02_data_ingestion.caching_report import draw_epochs, summarise
-from chapters.common import cli
 from chapters.common.data import load_fashion_mnist
-from chapters.common.errors import UsageError
-from chapters.common.settings import DataSettings, option
-from chapters.common.tf_setup import tf as import_tf
+from chapters.common.flags import DataSettings
+from dmlp.example import cli
+from dmlp.example.errors import UsageError
+from dmlp.example.settings import option
+from dmlp.example.tf_setup import tf as import_tf
 
 MODES = ("none", "raw-cache", "memory", "disk")
 

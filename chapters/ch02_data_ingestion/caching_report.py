@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chapters.common import cli, report
+from dmlp.example import cli, report
 
 if TYPE_CHECKING:  # annotations only: caching imports this module
     from chapters.ch02_data_ingestion.caching import Epoch, Result

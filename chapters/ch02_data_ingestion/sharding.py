@@ -21,11 +21,12 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from chapters.common import cli, report
 from chapters.common.data import load_fashion_mnist, read_tfrecords, write_tfrecords
-from chapters.common.errors import UsageError
-from chapters.common.settings import DataSettings, option
-from chapters.common.tf_setup import tf as import_tf
+from chapters.common.flags import DataSettings
+from dmlp.example import cli, report
+from dmlp.example.errors import UsageError
+from dmlp.example.settings import option
+from dmlp.example.tf_setup import tf as import_tf
 
 
 def element_shard(split, num_workers: int, worker_index: int):

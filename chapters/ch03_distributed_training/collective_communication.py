@@ -18,13 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from chapters.common import cli, report
 from chapters.common import distributed as dist
-from chapters.common.cluster import LocalCluster, cluster_spec, is_chief
 from chapters.common.data import load_fashion_mnist, normalize
 from chapters.common.models import build_model
-from chapters.common.settings import option
-from chapters.common.tf_setup import tf as import_tf
+from dmlp.example import cli, report
+from dmlp.example.settings import option
+from dmlp.example.tf_setup import tf as import_tf
+from dmlp.launch.cluster import LocalCluster, cluster_spec, is_chief
 
 MODULE = "chapters.ch03_distributed_training.collective_communication"
 

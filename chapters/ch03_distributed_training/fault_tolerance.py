@@ -25,12 +25,12 @@ from pathlib import Path
 from chapters.ch03_distributed_training import collective_communication as cc
 from chapters.ch03_distributed_training import fault_tolerance_report as reporting
 from chapters.ch03_distributed_training import parameter_server as ps
-from chapters.common import cli
 from chapters.common import distributed as dist
-from chapters.common.cluster import LocalCluster, TaskFailed, cluster_spec
-from chapters.common.errors import UsageError
-from chapters.common.settings import option
-from chapters.common.tf_setup import tf as import_tf
+from dmlp.example import cli
+from dmlp.example.errors import UsageError
+from dmlp.example.settings import option
+from dmlp.example.tf_setup import tf as import_tf
+from dmlp.launch.cluster import LocalCluster, TaskFailed, cluster_spec
 
 
 def backup_and_restore(backup_dir: str):

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chapters.common import cli, report
 from chapters.common import distributed as dist
+from dmlp.example import cli, report
 
 if TYPE_CHECKING:  # annotations only: fault_tolerance imports this module
     from chapters.ch03_distributed_training.fault_tolerance import Settings

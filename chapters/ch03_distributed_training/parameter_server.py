@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chapters.ch03_distributed_training import parameter_server_report as reporting
-from chapters.common import cli
 from chapters.common import distributed as dist
-from chapters.common.cluster import LocalCluster, cluster_spec
 from chapters.common.data import load_fashion_mnist, normalize
 from chapters.common.models import build_model
-from chapters.common.settings import option
-from chapters.common.tf_setup import tf as import_tf
+from dmlp.example import cli
+from dmlp.example.settings import option
+from dmlp.example.tf_setup import tf as import_tf
+from dmlp.launch.cluster import LocalCluster, cluster_spec
 
 MODULE = "chapters.ch03_distributed_training.parameter_server"
 

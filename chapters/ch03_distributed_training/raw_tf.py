@@ -19,11 +19,11 @@ import sys
 import time
 from dataclasses import dataclass
 
-from chapters.common import cli
 from chapters.common.data import synthetic_split
 from chapters.common.models import build_model
-from chapters.common.settings import Settings as BaseSettings
-from chapters.common.settings import option
+from dmlp.example import cli
+from dmlp.example.settings import Settings as BaseSettings
+from dmlp.example.settings import option
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,10 @@ from chapters.ch04_model_serving.inference import (
 from chapters.ch04_model_serving.loadtest import drive
 from chapters.ch04_model_serving.replicas import ServerReplicas
 from chapters.ch04_model_serving.replicated_services import RoundRobinBalancer
+from chapters.ch04_model_serving.served import served_model
 from chapters.ch04_model_serving.sharded_services import sharded_predict
-from chapters.common.bench import case
 from chapters.common.data import synthetic_split
-from chapters.common.served import served_model
+from dmlp.example.bench import case
 
 V1 = "/v1/models/fashion-mnist:predict"
 V2 = "/v2/models/fashion-mnist/infer"

@@ -19,11 +19,12 @@ import numpy as np
 import requests
 
 from chapters.ch04_model_serving.inference import to_instances
-from chapters.common import cli
+from chapters.ch04_model_serving.served import DEFAULT_MODEL_NAME
 from chapters.common.data import CLASS_NAMES, load_fashion_mnist
-from chapters.common.errors import UsageError
-from chapters.common.served import DEFAULT_MODEL_NAME
-from chapters.common.settings import DatasetSettings, option
+from chapters.common.flags import DatasetSettings
+from dmlp.example import cli
+from dmlp.example.errors import UsageError
+from dmlp.example.settings import option
 
 SAMPLE_REQUEST = Path(__file__).with_name("sample_request.json")
 

@@ -26,12 +26,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from chapters.ch04_model_serving.served import ModelSettings
 from chapters.ch04_model_serving.timeline import Result, Run, report
 from chapters.ch04_model_serving.workload import event_handler, traffic
-from chapters.common import cli
-from chapters.common.errors import UsageError
-from chapters.common.served import ModelSettings
-from chapters.common.settings import option
+from dmlp.example import cli
+from dmlp.example.errors import UsageError
+from dmlp.example.settings import option
 
 
 @dataclasses.dataclass

@@ -26,11 +26,11 @@ import requests
 from chapters.ch04_model_serving.inference import to_instances
 from chapters.ch04_model_serving.loadtest import LoadResult, drive
 from chapters.ch04_model_serving.replicas import ServerReplicas, is_ready
-from chapters.common import cli
+from chapters.ch04_model_serving.served import ModelSettings
 from chapters.common.data import load_fashion_mnist
-from chapters.common.report import claim, section
-from chapters.common.served import ModelSettings
-from chapters.common.settings import option
+from dmlp.example import cli
+from dmlp.example.report import claim, section
+from dmlp.example.settings import option
 
 
 class NoHealthyReplica(RuntimeError):

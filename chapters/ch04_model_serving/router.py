@@ -25,14 +25,15 @@ import time
 import kserve
 import requests
 
+from chapters.ch04_model_serving import serving
 from chapters.ch04_model_serving.client import ServingError
 from chapters.ch04_model_serving.replicas import is_ready
+from chapters.ch04_model_serving.served import ListenSettings
 from chapters.ch04_model_serving.server import read_images
 from chapters.ch04_model_serving.sharded_services import sharded_predict
-from chapters.common import cli, serving
-from chapters.common.errors import UsageError
-from chapters.common.served import ListenSettings
-from chapters.common.settings import option
+from dmlp.example import cli
+from dmlp.example.errors import UsageError
+from dmlp.example.settings import option
 
 
 class Router(kserve.Model):

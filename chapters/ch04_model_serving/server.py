@@ -31,12 +31,12 @@ import numpy as np
 from kserve.errors import InvalidInput
 from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
-from chapters.ch04_model_serving import inference
+from chapters.ch04_model_serving import inference, serving
 from chapters.ch04_model_serving.inference import BadRequest, TooLarge
-from chapters.common import cli, serving
+from chapters.ch04_model_serving.served import ListenSettings, ModelSettings
 from chapters.common.export import load_serving_function
-from chapters.common.served import ListenSettings, ModelSettings
-from chapters.common.settings import option
+from dmlp.example import cli
+from dmlp.example.settings import option
 
 
 class FashionMNISTModel(kserve.Model):
@@ -108,7 +108,7 @@ class Settings(ModelSettings, ListenSettings):
 
 def main(settings: Settings) -> None:
     """Serve until stopped (Ctrl-C or SIGTERM)."""
-    from chapters.common.tf_setup import quiet
+    from dmlp.example.tf_setup import quiet
 
     quiet(settings.verbose)
     log = cli.Progress(f"server:{settings.port}")

@@ -26,12 +26,12 @@ import requests
 
 from chapters.ch04_model_serving.client import ServingError, predict
 from chapters.ch04_model_serving.replicas import ServerReplicas
-from chapters.common import cli
+from chapters.ch04_model_serving.served import ModelSettings
 from chapters.common.data import load_fashion_mnist
-from chapters.common.errors import UsageError
-from chapters.common.report import claim, section
-from chapters.common.served import ModelSettings
-from chapters.common.settings import option
+from dmlp.example import cli
+from dmlp.example.errors import UsageError
+from dmlp.example.report import claim, section
+from dmlp.example.settings import option
 
 
 def shard_plan(num_items: int, num_shards: int, max_per_request: int) -> list[tuple[int, int, int]]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from chapters.common import cli
-from chapters.common.report import claim, section
+from dmlp.example import cli
+from dmlp.example.report import claim, section
 
 
 @dataclasses.dataclass

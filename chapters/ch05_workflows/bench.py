@@ -2,7 +2,7 @@
 
 import tempfile
 
-from chapters.common.bench import case, progress_only
+from dmlp.example.bench import case, progress_only
 
 
 @case("ch05.memoization")

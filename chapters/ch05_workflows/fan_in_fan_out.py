@@ -17,10 +17,13 @@ from pathlib import Path
 
 from hera.workflows import DAG, Workflow, script
 
-from chapters.common import cli, report, workflow
+from chapters.ch05_workflows import timing
+from chapters.common.flags import DataSettings
 from chapters.common.models import MODEL_TYPES
-from chapters.common.settings import DataSettings, option
-from chapters.common.workflow import argo, timing
+from dmlp import argo
+from dmlp.argo import conventions
+from dmlp.example import cli, report
+from dmlp.example.settings import option
 
 
 @dataclass(frozen=True)
@@ -34,44 +37,46 @@ class Settings(DataSettings):
     step_timeout: float = option(300.0, "seconds before a step is killed", minimum=1)
 
 
-@script(constructor="runner", **argo.script_options())
+@script(constructor="runner", **conventions.script_options())
 def prepare_data(out: str, dataset: str, data_dir: str, num_examples: int, seed: int) -> dict:
     """The one step everything fans out from: write the train and test split once."""
     return save_split(out, dataset, data_dir or None, num_examples, seed)
 
 
-@script(constructor="runner", **argo.script_options(cpu="500m", memory="1Gi"))
+@script(constructor="runner", **conventions.script_options(cpu="500m", memory="1Gi"))
 def train_model(data: dict, model_type: str, train_steps: int, batch_size: int, seed: int) -> dict:
     """One of the fanned-out steps: train one model type, keep its test-set predictions."""
     return fit_and_predict(data, model_type, train_steps, batch_size, seed)
 
 
-@script(constructor="runner", **argo.script_options())
+@script(constructor="runner", **conventions.script_options())
 def ensemble(models: list, data: dict, top: int) -> dict:
     """The fan-in: keep the ``top`` most accurate models and average their probabilities."""
     return combine(models, data, top)
 
 
 with Workflow(
-    **argo.workflow_options("fan-in-fan-out"),
+    **conventions.workflow_options("fan-in-fan-out"),
     entrypoint="pipeline",
-    arguments=argo.defaults(
+    arguments=conventions.defaults(
         Settings(),
         *("data_dir", "num_examples", "seed", "train_steps", "batch_size", "top"),
-        out=f"{argo.DATA_MOUNT}/ch05/fan-in-fan-out",
+        out=f"{conventions.DATA_MOUNT}/ch05/fan-in-fan-out",
         dataset="synthetic",
     ),
 ) as WORKFLOW:
     with DAG(name="pipeline"):
         data = prepare_data(
-            arguments=argo.from_workflow("out", "dataset", "data_dir", "num_examples", "seed")
+            arguments=conventions.from_workflow(
+                "out", "dataset", "data_dir", "num_examples", "seed"
+            )
         )
         models = train_model(
             with_items=list(MODEL_TYPES),  # fan-out: one parallel step per model type
             arguments={
                 "data": data.result,
                 "model_type": "{{item}}",
-                **argo.from_workflow("train_steps", "batch_size", "seed"),
+                **conventions.from_workflow("train_steps", "batch_size", "seed"),
             },
         )
         best = ensemble(  # fan-in: waits for every model, reads all their results as one list
@@ -104,7 +109,7 @@ def fit_and_predict(data: dict, model_type: str, train_steps: int, batch_size: i
     import numpy as np
 
     from chapters.common.models import build_model
-    from chapters.common.tf_setup import tf as import_tf
+    from dmlp.example.tf_setup import tf as import_tf
 
     tf = import_tf(False, seed)
     arrays = np.load(data["path"])
@@ -150,14 +155,12 @@ class Result:
 
 def main(settings: Settings) -> Result:
     out = cli.writable_dir(Path(settings.out) / "ch05" / "fan-in-fan-out").resolve()
-    arguments = argo.defaults(
+    arguments = conventions.defaults(
         settings,
         *("dataset", "data_dir", "num_examples", "seed", "train_steps", "batch_size", "top"),
         out=str(out),
     )
-    run = workflow.run(
-        WORKFLOW, arguments, step_timeout=settings.step_timeout, echo=settings.verbose
-    )
+    run = argo.run(WORKFLOW, arguments, step_timeout=settings.step_timeout, echo=settings.verbose)
     run.raise_for_status()
     trained = [n for n in run.leaves() if n.template == "train-model"]
     results = {r["model_type"]: r for r in (json.loads(n.outputs["result"]) for n in trained)}

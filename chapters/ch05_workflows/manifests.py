@@ -9,8 +9,9 @@ Run: python -m chapters.ch05_workflows.manifests [--write]
 
 from pathlib import Path
 
-from chapters.common import cli, generated
-from chapters.common.generated import Flags
+from dmlp.example import cli
+from dmlp.kube import generated
+from dmlp.kube.generated import Flags
 
 ROOT = Path(__file__).resolve().parents[2]
 DIRECTORY = ROOT / "manifests" / "ch05"

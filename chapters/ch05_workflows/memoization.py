@@ -17,9 +17,11 @@ from pathlib import Path
 from hera.workflows import Steps, Workflow, script
 from hera.workflows import models as m
 
-from chapters.common import cli, report, workflow
-from chapters.common.settings import DataSettings, option
-from chapters.common.workflow import argo, expr
+from chapters.common.flags import DataSettings
+from dmlp import argo
+from dmlp.argo import conventions, expr
+from dmlp.example import cli, report
+from dmlp.example.settings import option
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class Settings(DataSettings):
             raise cli.UsageError(str(err)) from None
 
 
-@script(**argo.script_options(cpu="100m", memory="64Mi", data=False))
+@script(**conventions.script_options(cpu="100m", memory="64Mi", data=False))
 def fingerprint(dataset: str, num_examples: int, seed: int, ingest_cost: int):
     """The cache key: a hash of every input that changes what ingestion produces."""
     import hashlib
@@ -50,18 +52,18 @@ def fingerprint(dataset: str, num_examples: int, seed: int, ingest_cost: int):
 MEMOIZE = m.Memoize(
     key="{{inputs.parameters.key}}",
     max_age="{{inputs.parameters.max_age}}",
-    cache=m.Cache(config_map=m.LocalObjectReference(name=argo.CACHE_CONFIGMAP)),
+    cache=m.Cache(config_map=m.LocalObjectReference(name=conventions.CACHE_CONFIGMAP)),
 )
 
 
-@script(constructor="runner", memoize=MEMOIZE, **argo.script_options())
+@script(constructor="runner", memoize=MEMOIZE, **conventions.script_options())
 def ingest(key: str, max_age: str, out: str, dataset: str, data_dir: str, num_examples: int,
            seed: int, ingest_cost: int) -> dict:  # fmt: skip
     """The expensive step, memoized: on a hit Argo (and the local runner) reuse its outputs."""
     return load_and_preprocess(key, out, dataset, data_dir or None, num_examples, seed, ingest_cost)
 
 
-@script(**argo.script_options(cpu="250m", memory="256Mi"))
+@script(**conventions.script_options(cpu="250m", memory="256Mi"))
 def train(data: dict):
     """A cheap step after ingestion: a nearest-centroid classifier on the preprocessed data."""
     import json
@@ -77,21 +79,21 @@ def train(data: dict):
 
 
 with Workflow(
-    **argo.workflow_options("memoization"),
+    **conventions.workflow_options("memoization"),
     entrypoint="pipeline",
-    arguments=argo.defaults(
+    arguments=conventions.defaults(
         Settings(), "data_dir", "num_examples", "seed", "ingest_cost", "max_age",
-        out=f"{argo.DATA_MOUNT}/ch05/memoization", dataset="synthetic",
+        out=f"{conventions.DATA_MOUNT}/ch05/memoization", dataset="synthetic",
     ),
 ) as WORKFLOW:  # fmt: skip
     with Steps(name="pipeline"):
         key = fingerprint(
-            arguments=argo.from_workflow("dataset", "num_examples", "seed", "ingest_cost")
+            arguments=conventions.from_workflow("dataset", "num_examples", "seed", "ingest_cost")
         )
         data = ingest(
             arguments={
                 "key": key.result,
-                **argo.from_workflow(
+                **conventions.from_workflow(
                     "max_age", "out", "dataset", "data_dir", "num_examples", "seed", "ingest_cost"
                 ),
             }
@@ -134,11 +136,11 @@ class Result:
 
 def main(settings: Settings) -> Result:
     out = cli.writable_dir(Path(settings.out) / "ch05" / "memoization").resolve()
-    cache = workflow.MemoCache(out / "cache")
-    cache_file = cache.path(argo.CACHE_CONFIGMAP)
+    cache = argo.MemoCache(out / "cache")
+    cache_file = cache.path(conventions.CACHE_CONFIGMAP)
     if not settings.keep_cache:
         cache_file.unlink(missing_ok=True)
-    base = argo.defaults(
+    base = conventions.defaults(
         *(settings, "dataset", "data_dir", "num_examples", "seed", "ingest_cost", "max_age"),
         out=str(out),
     )
@@ -154,7 +156,7 @@ def main(settings: Settings) -> Result:
         if arguments["max_age"] == "1s":
             time.sleep(1.5)  # the first run's entry is at least a second old: expired
         log(f"--- {name}")
-        run = workflow.run(WORKFLOW, arguments, cache_dir=cache.directory, echo=settings.verbose)
+        run = argo.run(WORKFLOW, arguments, cache_dir=cache.directory, echo=settings.verbose)
         run.raise_for_status()
         node = next(n for n in run.leaves() if n.template == "ingest")
         accuracy = _accuracy(run)

@@ -20,9 +20,11 @@ from pathlib import Path
 
 from hera.workflows import DAG, Steps, Workflow, script
 
-from chapters.common import cli, report, workflow
-from chapters.common.settings import CommonSettings, option
-from chapters.common.workflow import argo, timing
+from chapters.ch05_workflows import timing
+from dmlp import argo
+from dmlp.argo import conventions
+from dmlp.example import cli, report
+from dmlp.example.settings import CommonSettings, option
 
 # step: (units of work, the steps it needs)
 PIPELINE: dict[str, tuple[float, list[str]]] = {
@@ -39,7 +41,7 @@ class Settings(CommonSettings):
     unit_seconds: float = option(0.5, "seconds of simulated work per unit", minimum=0.05)
 
 
-@script(**argo.script_options(cpu="100m", memory="64Mi", data=False))
+@script(**conventions.script_options(cpu="100m", memory="64Mi", data=False))
 def work(step: str, units: float, unit_seconds: float):
     import hashlib
     import json
@@ -51,7 +53,7 @@ def work(step: str, units: float, unit_seconds: float):
 
 
 def arguments(step: str) -> dict:
-    return {"step": step, "units": PIPELINE[step][0], **argo.from_workflow("unit_seconds")}
+    return {"step": step, "units": PIPELINE[step][0], **conventions.from_workflow("unit_seconds")}
 
 
 def levels() -> list[list[str]]:
@@ -62,9 +64,9 @@ def levels() -> list[list[str]]:
     return [[s for s in PIPELINE if depth[s] == d] for d in range(max(depth.values()) + 1)]
 
 
-DEFAULTS = argo.defaults(Settings(), "unit_seconds")
+DEFAULTS = conventions.defaults(Settings(), "unit_seconds")
 
-with Workflow(**argo.workflow_options("sync-pipeline", data=False), entrypoint="pipeline",
+with Workflow(**conventions.workflow_options("sync-pipeline", data=False), entrypoint="pipeline",
               arguments=DEFAULTS) as SYNC:  # fmt: skip
     with Steps(name="pipeline") as steps:
         for group in levels():
@@ -72,7 +74,7 @@ with Workflow(**argo.workflow_options("sync-pipeline", data=False), entrypoint="
                 for step in group:
                     work(name=step, arguments=arguments(step))
 
-with Workflow(**argo.workflow_options("async-pipeline", data=False), entrypoint="pipeline",
+with Workflow(**conventions.workflow_options("async-pipeline", data=False), entrypoint="pipeline",
               arguments=DEFAULTS) as ASYNC:  # fmt: skip
     with DAG(name="pipeline"):
         tasks = {step: work(name=step, arguments=arguments(step)) for step in PIPELINE}
@@ -103,8 +105,8 @@ def main(settings: Settings) -> Result:
     out = cli.writable_dir(Path(settings.out) / "ch05" / "sync-async")
     runs = {}
     for name, definition in (("sync", SYNC), ("async", ASYNC)):
-        runs[name] = workflow.run(
-            definition, argo.defaults(settings, "unit_seconds"), echo=settings.verbose
+        runs[name] = argo.run(
+            definition, conventions.defaults(settings, "unit_seconds"), echo=settings.verbose
         ).raise_for_status()
     sync, asynchronous = runs["sync"], runs["async"]
     path, path_seconds = timing.critical_path(ASYNC.to_dict(), asynchronous)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from chapters.ch06_operations.cluster_sim import summarise
 from chapters.ch06_operations.scheduling import POLICIES, Settings, simulate, workload
-from chapters.common.bench import case
+from dmlp.example.bench import case
 
 
 @case("ch06.scheduling")

@@ -22,10 +22,11 @@ import uuid
 
 from chapters.ch06_operations import pipeline_steps as steps
 from chapters.ch06_operations.metadata_store import PipelineFailed, StepFailed, Store
-from chapters.common import cli
-from chapters.common import report as claims_report
+from chapters.common.flags import DataSettings
 from chapters.common.models import MODEL_TYPES
-from chapters.common.settings import DataSettings, option
+from dmlp.example import cli
+from dmlp.example import report as claims_report
+from dmlp.example.settings import option
 
 STEPS = {
     "ingest": steps.ingest,

@@ -50,8 +50,8 @@ def ingest(ctx: StepContext) -> StepResult:
 
 
 def _model_and_checkpoint(p: dict, directory: str):
-    from chapters.common import tf_setup
     from chapters.common.models import build_model
+    from dmlp.example import tf_setup
 
     tf = tf_setup.tf(p["verbose"], seed=p["seed"])
     model = build_model(p["model_type"], learning_rate=p["learning_rate"], filters=8,
@@ -109,7 +109,7 @@ def train(ctx: StepContext) -> StepResult:
 
 
 def evaluate(ctx: StepContext) -> StepResult:
-    from chapters.common import tf_setup
+    from dmlp.example import tf_setup
 
     tf = tf_setup.tf()
     model = tf.keras.models.load_model(ctx.inputs["model_uri"])

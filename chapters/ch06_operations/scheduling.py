@@ -27,9 +27,9 @@ from chapters.ch06_operations.cluster_sim import (
     team_weights,
 )
 from chapters.ch06_operations.scheduling_report import claims, plot, report
-from chapters.common import cli
-from chapters.common.report import Claim
-from chapters.common.settings import CommonSettings, option
+from dmlp.example import cli
+from dmlp.example.report import Claim
+from dmlp.example.settings import CommonSettings, option
 
 
 def pods_fifo(c: Cluster) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chapters.ch06_operations.cluster_sim import Cluster, busy_series, team_weights
-from chapters.common import cli
-from chapters.common import report as claims_report
+from dmlp.example import cli
+from dmlp.example import report as claims_report
 
 if TYPE_CHECKING:  # annotations only: scheduling imports this module
     from chapters.ch06_operations.scheduling import Settings

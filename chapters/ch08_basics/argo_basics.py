@@ -9,7 +9,7 @@ that reason.
 
 Every workflow is written once with Hera; ``manifests/ch08/<name>.yaml`` is generated from it
 (``python -m chapters.ch08_basics.manifests --write``) and runs on Argo as is
-(``python -m chapters.common.argo_submit --file manifests/ch08/coinflip.yaml``). On a laptop the
+(``python -m dmlp.argo.submit --file manifests/ch08/coinflip.yaml``). On a laptop the
 repository's runner executes the same definition, each step a process.
 
 Run: python -m chapters.ch08_basics.argo_basics [--workflow all] [--seed 42]
@@ -20,15 +20,18 @@ from dataclasses import dataclass, field
 import yaml
 from hera.workflows import DAG, Resource, Steps, Workflow, script
 
-from chapters.common import cli, report, workflow
-from chapters.common.settings import CommonSettings, option
-from chapters.common.workflow import argo
+from dmlp import argo
+from dmlp.argo import conventions
+from dmlp.example import cli, report
+from dmlp.example.settings import CommonSettings, option
 
-STEP = argo.script_options(cpu="50m", memory="64Mi", data=False)  # image, requests, no volume
+STEP = conventions.script_options(
+    cpu="50m", memory="64Mi", data=False
+)  # image, requests, no volume
 
 
 def options(name: str) -> dict:
-    return argo.workflow_options(name, chapter="ch08", data=False)
+    return conventions.workflow_options(name, chapter="ch08", data=False)
 
 
 @script(**STEP)
@@ -63,7 +66,7 @@ with Workflow(**options("hello-world"), entrypoint="hello") as HELLO_WORLD:
 
 with Workflow(**options("coinflip"), entrypoint="coinflip", arguments={"seed": "42"}) as COINFLIP:
     with Steps(name="coinflip") as steps:
-        coin = flip_coin(arguments=argo.from_workflow("seed"))
+        coin = flip_coin(arguments=conventions.from_workflow("seed"))
         with steps.parallel():  # both are considered; `when` lets only one run
             for side in ("heads", "tails"):
                 echo(name=side, arguments={"message": f"it was {side}"},
@@ -73,14 +76,15 @@ with Workflow(**options("dag-diamond"), entrypoint="diamond",
               arguments={"seconds": "0.5"}) as DAG_DIAMOND:  # fmt: skip
     with DAG(name="diamond"):
         a, b, c, d = (
-            echo(name=n, arguments={"message": n, **argo.from_workflow("seconds")}) for n in "ABCD"
+            echo(name=n, arguments={"message": n, **conventions.from_workflow("seconds")})
+            for n in "ABCD"
         )
         a >> [b, c] >> d  # B and C wait for A; D waits for both
 
 with Workflow(**options("script-template"), entrypoint="main",
               arguments={"seed": "42"}) as SCRIPT_TEMPLATE:  # fmt: skip
     with Steps(name="main"):
-        number = gen_random_int(arguments=argo.from_workflow("seed"))
+        number = gen_random_int(arguments=conventions.from_workflow("seed"))
         echo(name="print-message", arguments={"message": number.result})
 
 GREETING = {
@@ -141,13 +145,13 @@ def main(settings: Settings) -> Result:
     outcomes = {}
     for name in names:
         try:  # the runner checks the workflow first: nothing runs when a feature needs Argo
-            run = workflow.run(
+            run = argo.run(
                 WORKFLOWS[name],
                 arguments.get(name),
                 step_timeout=settings.step_timeout,
                 echo=settings.verbose,
             )
-        except workflow.UnsupportedWorkflow as err:
+        except argo.UnsupportedWorkflow as err:
             outcomes[name] = Outcome("Skipped", False, f"needs a cluster: {err}")
             print(f"[{name}] skipped on this laptop: {err}")
             continue
@@ -161,7 +165,7 @@ def main(settings: Settings) -> Result:
         f"Argo defines: {'; '.join(o.detail for o in ran.values())}" if ran else "Argo defines"
     )
     if cluster:
-        text += f"; {', '.join(cluster)} needs a cluster (python -m chapters.common.argo_submit)"
+        text += f"; {', '.join(cluster)} needs a cluster (python -m dmlp.argo.submit)"
     held = bool(ran) and all(o.shown for o in ran.values())
     claim = report.claim(text, held, shown={n: o.shown for n, o in outcomes.items()})
     report.section("8.4")

@@ -20,10 +20,11 @@ from pathlib import Path
 import yaml
 from hera.workflows import Resource, Workflow
 
-from chapters.common import cli, report, workflow
 from chapters.common import distributed as dist
-from chapters.common.settings import CommonSettings, option
-from chapters.common.workflow import argo
+from dmlp import argo
+from dmlp.argo import conventions
+from dmlp.example import cli, report
+from dmlp.example.settings import CommonSettings, option
 
 MODULE = "chapters.ch08_basics.tensorflow_basics"
 NUM_WORKERS = 2
@@ -33,7 +34,7 @@ def tfjob(name: str, out: str, train_steps: int | str = 20, dataset: str = "synt
     """A TFJob of ``NUM_WORKERS`` workers, each running section 8.1's program."""
     container = {
         "name": "tensorflow",  # the operator finds the training container by this name
-        "image": argo.IMAGE,
+        "image": conventions.IMAGE,
         "imagePullPolicy": "IfNotPresent",
         "command": ["python", "-m", MODULE],
         "args": [f"--dataset={dataset}", f"--train-steps={train_steps}", f"--out={out}"],
@@ -42,15 +43,15 @@ def tfjob(name: str, out: str, train_steps: int | str = 20, dataset: str = "synt
             "limits": {"cpu": "1", "memory": "2Gi"},
         },
         "securityContext": {"runAsNonRoot": True, "runAsUser": 1000},
-        "volumeMounts": [{"name": "data", "mountPath": argo.DATA_MOUNT}],
+        "volumeMounts": [{"name": "data", "mountPath": conventions.DATA_MOUNT}],
     }
-    claim = {"claimName": argo.DATA_PVC}
+    claim = {"claimName": conventions.DATA_PVC}
     return {
         "apiVersion": "kubeflow.org/v1",
         "kind": "TFJob",
         "metadata": {
             "name": name,
-            "namespace": argo.NAMESPACE,
+            "namespace": conventions.NAMESPACE,
             "labels": {"app.kubernetes.io/part-of": "dmlp", "dmlp/chapter": "ch08"},
         },
         "spec": {
@@ -72,12 +73,12 @@ def tfjob(name: str, out: str, train_steps: int | str = 20, dataset: str = "synt
     }
 
 
-TFJOB = tfjob("tensorflow-basics", f"{argo.DATA_MOUNT}/ch08/tfjob")
+TFJOB = tfjob("tensorflow-basics", f"{conventions.DATA_MOUNT}/ch08/tfjob")
 
 with Workflow(
-    **argo.workflow_options("tfjob-workflow", chapter="ch08", data=False),
+    **conventions.workflow_options("tfjob-workflow", chapter="ch08", data=False),
     entrypoint="train",
-    arguments={"out": f"{argo.DATA_MOUNT}/ch08/tfjob-workflow", "train_steps": "20"},
+    arguments={"out": f"{conventions.DATA_MOUNT}/ch08/tfjob-workflow", "train_steps": "20"},
 ) as WORKFLOW:
     Resource(
         name="train",
@@ -117,7 +118,7 @@ class Result:
 def main(settings: Settings) -> Result:
     out = cli.writable_dir(settings.out).resolve()
     dist.clear_reports(out)
-    run = workflow.run(
+    run = argo.run(
         WORKFLOW,
         {"out": str(out), "train_steps": settings.train_steps},
         step_timeout=settings.step_timeout,

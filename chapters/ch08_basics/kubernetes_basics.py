@@ -12,10 +12,10 @@ Run: python -m chapters.ch08_basics.kubernetes_basics [--namespace dmlp] [--time
 import time
 from dataclasses import dataclass, field
 
-from chapters.common import cli, report
-from chapters.common.argo_submit import clients
-from chapters.common.settings import CommonSettings, option
-from chapters.common.workflow.argo import IMAGE, NAMESPACE
+from dmlp.argo.conventions import IMAGE, NAMESPACE
+from dmlp.argo.submit import clients
+from dmlp.example import cli, report
+from dmlp.example.settings import CommonSettings, option
 
 
 def hello_pod(name: str, message: str) -> dict:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from chapters.common import cli, generated
-from chapters.common.generated import Flags
+from dmlp.example import cli
+from dmlp.kube import generated
+from dmlp.kube.generated import Flags
 
 ROOT = Path(__file__).resolve().parents[2]
 DIRECTORY = ROOT / "manifests" / "ch08"

@@ -13,12 +13,13 @@ Run: python -m chapters.ch08_basics.tensorflow_basics [--train-steps 60] [--data
 from dataclasses import dataclass
 from pathlib import Path
 
-from chapters.common import cli, report
 from chapters.common import distributed as dist
-from chapters.common.cluster import is_chief, task_from_env
 from chapters.common.data import load_fashion_mnist, normalize
-from chapters.common.settings import DataSettings, option
-from chapters.common.tf_setup import tf as import_tf
+from chapters.common.flags import DataSettings
+from dmlp.example import cli, report
+from dmlp.example.settings import option
+from dmlp.example.tf_setup import tf as import_tf
+from dmlp.launch.cluster import is_chief, task_from_env
 
 
 def train(settings: "Settings") -> dict:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chapters.common.errors import UsageError
+from dmlp.example.errors import UsageError
 
 DATASET_CHOICES = ("auto", "tfds", "synthetic")
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}

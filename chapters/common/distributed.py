@@ -27,8 +27,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from chapters.common.cluster import task_from_env
-from chapters.common.settings import Settings, TrainSettings, option
+from chapters.common.flags import TrainSettings
+from dmlp.example.settings import Settings, option
+from dmlp.launch.cluster import task_from_env
 
 Task = tuple[str, int, dict]  # (task type, task index, cluster spec) as TF_CONFIG names them
 
@@ -193,7 +194,7 @@ def plot_losses(
     marks: dict[str, float] | None = None,
 ) -> Path:
     """Loss per epoch, one line per curve (``name -> (epochs, losses)``); ``marks`` are events."""
-    from chapters.common import cli
+    from dmlp.example import cli
 
     def draw(ax) -> None:
         styles = ("-o", "--s", ":^", "-.d")

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from chapters.common.data import IMAGE_SHAPE
-from chapters.common.errors import UsageError
+from dmlp.example.errors import UsageError
 
 SIGNATURE = "serving_default"
 INPUT_NAME = "images"

@@ -12,9 +12,9 @@ All take float32 images in [0, 1] of shape (28, 28, 1) (see ``data.normalize``) 
 
 from __future__ import annotations
 
-from chapters.common import tf_setup  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 from chapters.common.data import IMAGE_SHAPE, NUM_CLASSES
-from chapters.common.errors import UsageError
+from dmlp.example import tf_setup  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
+from dmlp.example.errors import UsageError
 
 MODEL_TYPES = ("cnn", "dropout", "batch_norm")
 

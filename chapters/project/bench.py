@@ -3,8 +3,8 @@ and for each model single-worker vs 2-worker training time."""
 
 import tempfile
 
-from chapters.common.bench import case, progress_only
 from chapters.common.models import MODEL_TYPES
+from dmlp.example.bench import case, progress_only
 
 
 @case("project.demo")

@@ -20,8 +20,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from chapters.common.errors import UsageError
-from chapters.common.settings import DataSettings, option
+from chapters.common.flags import DataSettings
+from dmlp.example.errors import UsageError
+from dmlp.example.settings import option
 
 MODEL_NAME = "fashion-mnist"  # the served model's name (URL path and TF Serving's model folder)
 INGEST_VERSION = 1  # part of the ingestion key: bump when what ingestion writes changes

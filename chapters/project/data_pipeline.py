@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from chapters.common import cli, report
 from chapters.common.data import Split, load_fashion_mnist, normalize, read_tfrecords
 from chapters.common.data import write_tfrecords as write_split
 from chapters.project import config
+from dmlp.example import cli, report
 
 TRAIN_GLOB, VALIDATION_GLOB = "train-*.tfrecord", "validation-*.tfrecord"
 
@@ -112,7 +112,7 @@ Settings = config.ProjectSettings  # the shared project flags, nothing more
 
 def main(settings: Settings) -> Result:
     log = cli.Progress("project.data")
-    from chapters.common.tf_setup import tf as import_tf
+    from dmlp.example.tf_setup import tf as import_tf
 
     import_tf(settings.verbose, settings.seed)
     n, held = settings.size("num_examples"), settings.size("num_validation")

@@ -22,16 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
-from chapters.common import cli, report
 from chapters.common import distributed as dist
-from chapters.common import workflow as runner
 from chapters.common.data import CLASS_NAMES
 from chapters.common.models import MODEL_TYPES
-from chapters.common.settings import option
 from chapters.project import config, workflow
 from chapters.project.inference import print_samples
 from chapters.project.model_selection import print_choice
 from chapters.project.model_training import saved_model_type
+from dmlp import argo as runner
+from dmlp.example import cli, report
+from dmlp.example.settings import option
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +62,7 @@ def main(settings: Settings) -> Result:
     settings = dist.resolve_dataset(settings)  # decided once: the steps neither probe nor warn
     cache = out / "cache"
     if settings.clear_cache:
-        runner.MemoCache(cache).path(workflow.argo.CACHE_CONFIGMAP).unlink(missing_ok=True)
+        runner.MemoCache(cache).path(workflow.conventions.CACHE_CONFIGMAP).unlink(missing_ok=True)
     arguments = workflow.arguments(
         settings,
         data_root=str(out.parent),

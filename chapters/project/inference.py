@@ -26,11 +26,11 @@ from chapters.ch04_model_serving.client import predict
 from chapters.ch04_model_serving.inference import to_instances
 from chapters.ch04_model_serving.replicas import ServerReplicas
 from chapters.ch04_model_serving.replicated_services import RoundRobinBalancer
-from chapters.common import cli, report
 from chapters.common.data import CLASS_NAMES, load_fashion_mnist
-from chapters.common.errors import UsageError
-from chapters.common.settings import option
 from chapters.project import config
+from dmlp.example import cli, report
+from dmlp.example.errors import UsageError
+from dmlp.example.settings import option
 
 
 def latest_version(base: Path) -> Path:

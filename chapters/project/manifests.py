@@ -8,9 +8,10 @@ Run: python -m chapters.project.manifests [--write]
 
 from pathlib import Path
 
-from chapters.common import cli, generated
-from chapters.common.generated import Flags
 from chapters.project.config import SIZES
+from dmlp.example import cli
+from dmlp.kube import generated
+from dmlp.kube.generated import Flags
 
 ROOT = Path(__file__).resolve().parents[2]
 PATH = ROOT / "manifests" / "project" / "workflow.yaml"

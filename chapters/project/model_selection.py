@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from chapters.common import cli, report
-from chapters.common.errors import UsageError
 from chapters.common.models import MODEL_TYPES
 from chapters.project import config
+from dmlp.example import cli, report
+from dmlp.example.errors import UsageError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,8 +99,8 @@ def publish(saved_model: Path, base: Path) -> Path:
 
 def select_and_publish(out: str, data: str, model_types: list[str] | None = None) -> dict:
     """The workflow's selection step: score, choose, publish, write reports/selection.json."""
-    from chapters.common.tf_setup import tf as import_tf
     from chapters.project.data_pipeline import validation_split
+    from dmlp.example.tf_setup import tf as import_tf
 
     import_tf(seed=0)
     held_out = validation_split(data)

@@ -20,14 +20,14 @@ import shutil
 import time
 from pathlib import Path
 
-from chapters.common import cli, report
 from chapters.common import distributed as dist
-from chapters.common.cluster import LocalCluster, cluster_spec, is_chief
 from chapters.common.models import MODEL_TYPES, build_model
-from chapters.common.settings import option
-from chapters.common.tf_setup import tf as import_tf
 from chapters.project import config
 from chapters.project.data_pipeline import ingest, training_dataset
+from dmlp.example import cli, report
+from dmlp.example.settings import option
+from dmlp.example.tf_setup import tf as import_tf
+from dmlp.launch.cluster import LocalCluster, cluster_spec, is_chief
 
 MODULE = "chapters.project.model_training"
 

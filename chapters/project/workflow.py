@@ -18,11 +18,11 @@ from pathlib import Path
 
 from hera.workflows import DAG, Parameter, Resource, Workflow
 
-from chapters.common import versions
 from chapters.common.models import MODEL_TYPES
-from chapters.common.workflow import argo
 from chapters.project import config
 from chapters.project.steps import fingerprint, ingest, select
+from dmlp.argo import conventions
+from dmlp.kube import versions
 
 ROOT = Path(__file__).resolve().parents[2]
 TF_SERVING_VERSION = versions.pinned()["TF_SERVING_VERSION"]
@@ -42,7 +42,7 @@ apiVersion: kubeflow.org/v1
 kind: TFJob
 metadata:
   name: "{{{{workflow.name}}}}-{{{{inputs.parameters.job}}}}"
-  namespace: {argo.NAMESPACE}
+  namespace: {conventions.NAMESPACE}
   labels: {{app.kubernetes.io/part-of: dmlp, dmlp/chapter: project}}
 spec:
   runPolicy: {{cleanPodPolicy: None, backoffLimit: 1}}
@@ -55,7 +55,7 @@ spec:
           securityContext: {{fsGroup: 1000}}
           containers:
             - name: tensorflow
-              image: {argo.IMAGE}
+              image: {conventions.IMAGE}
               imagePullPolicy: IfNotPresent
               command: [python, -m, chapters.project.model_training]
               args:
@@ -68,10 +68,10 @@ spec:
                 limits: {{cpu: "1", memory: 2Gi}}
               securityContext:
                 {{runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false}}
-              volumeMounts: [{{name: data, mountPath: {argo.DATA_MOUNT}}}]
+              volumeMounts: [{{name: data, mountPath: {conventions.DATA_MOUNT}}}]
           volumes:
             - name: data
-              persistentVolumeClaim: {{claimName: {argo.DATA_PVC}}}
+              persistentVolumeClaim: {{claimName: {conventions.DATA_PVC}}}
 """
 
 # KServe v0.20, Standard mode, TensorFlow runtime (TF Serving, V1): it loads the highest
@@ -81,7 +81,7 @@ apiVersion: serving.kserve.io/v1beta1
 kind: InferenceService
 metadata:
   name: {config.MODEL_NAME}-project
-  namespace: {argo.NAMESPACE}
+  namespace: {conventions.NAMESPACE}
   labels: {{app.kubernetes.io/part-of: dmlp, dmlp/chapter: project}}
   annotations: {{serving.kserve.io/deploymentMode: Standard}}
 spec:
@@ -92,7 +92,7 @@ spec:
       modelFormat: {{name: tensorflow}}
       runtimeVersion: "{TF_SERVING_VERSION}"
       protocolVersion: v1
-      storageUri: pvc://{argo.DATA_PVC}/{{{{workflow.parameters.run_dir}}}}/served/{config.MODEL_NAME}
+      storageUri: pvc://{conventions.DATA_PVC}/{{{{workflow.parameters.run_dir}}}}/served/{config.MODEL_NAME}
       resources:
         requests: {{cpu: 100m, memory: 256Mi}}
         limits: {{cpu: "1", memory: 1Gi}}
@@ -128,7 +128,7 @@ def arguments(settings: config.ProjectSettings, **overrides: str) -> dict[str, s
 
 
 OPTIONS = {  # the repository's workflow settings, with the project's own service account
-    **argo.workflow_options("project", chapter="project"),
+    **conventions.workflow_options("project", chapter="project"),
     "service_account_name": SERVICE_ACCOUNT,
 }
 
@@ -137,7 +137,7 @@ with Workflow(
     entrypoint="pipeline",
     arguments={
         **arguments(config.ProjectSettings(), dataset="synthetic"),
-        "data_root": argo.DATA_MOUNT,
+        "data_root": conventions.DATA_MOUNT,
         "run_dir": "project",
         "max_age": "24h",
         "num_replicas": "2",
@@ -146,7 +146,7 @@ with Workflow(
 ) as WORKFLOW:
     with DAG(name="pipeline"):
         key = fingerprint(
-            arguments=argo.from_workflow(
+            arguments=conventions.from_workflow(
                 "dataset", "num_examples", "num_validation", "seed", "num_files"
             )
         )
@@ -154,7 +154,7 @@ with Workflow(
             arguments={
                 "key": key.result,
                 "data": DATA,
-                **argo.from_workflow(
+                **conventions.from_workflow(
                     "max_age", "dataset", "num_examples", "num_validation", "seed", "num_files"
                 ),
             }
@@ -181,7 +181,7 @@ def for_laptop(definition=WORKFLOW) -> dict:
     templates[index] = {
         "name": "serve",
         "container": {
-            "image": argo.IMAGE,
+            "image": conventions.IMAGE,
             "command": ["python", "-m", "chapters.project.inference"],
             "args": [
                 f"--out={OUT}",

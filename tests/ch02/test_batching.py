@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chapters.ch02_data_ingestion import batching
+from chapters.ch02_data_ingestion.memory import MiB
 from chapters.common.data import synthetic_split, write_tfrecords
-from chapters.common.memory import MiB
 
 EXAMPLE_BYTES = 28 * 28 * 4 + 8  # a float32 image and an int64 label
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chapters.ch02_data_ingestion import caching
-from chapters.common.errors import UsageError
+from dmlp.example.errors import UsageError
 from tests.conftest import run_module
 
 TINY = {"preprocess_cost": 2, "dataset": "synthetic"}

@@ -6,7 +6,7 @@ import pytest
 
 from chapters.ch02_data_ingestion import sharding
 from chapters.common.data import synthetic_split, write_tfrecords
-from chapters.common.errors import UsageError
+from dmlp.example.errors import UsageError
 
 
 @pytest.mark.parametrize("n, workers, files", [(100, 3, 3), (101, 4, 7), (10, 10, 10), (57, 2, 5)])

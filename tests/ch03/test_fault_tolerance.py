@@ -8,7 +8,7 @@ import pytest
 
 from chapters.ch03_distributed_training import fault_tolerance as ft
 from chapters.ch03_distributed_training.fault_tolerance_report import Result
-from chapters.common.errors import UsageError
+from dmlp.example.errors import UsageError
 from tests.conftest import assert_one_line_error, run_module
 
 NUM_EPOCHS, KILL_AT = 4, 2

@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory) -> str:
-    from chapters.common.served import served_model
+    from chapters.ch04_model_serving.served import served_model
 
     out = tmp_path_factory.mktemp("ch04-model")
     return str(served_model(None, str(out), dataset="synthetic", train_steps=150, log=print))

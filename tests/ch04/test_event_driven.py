@@ -9,7 +9,7 @@ import pytest
 
 from chapters.ch04_model_serving import event_driven as ed
 from chapters.ch04_model_serving.workload import traffic
-from chapters.common.errors import UsageError
+from dmlp.example.errors import UsageError
 
 
 def test_autoscaler_grows_at_once_and_shrinks_one_step_per_cooldown():

@@ -104,7 +104,7 @@ def test_v2_tensors():
 
 
 def test_v2_binary_body_reads_back_as_the_same_images():
-    from chapters.common.serving import binary_request
+    from chapters.ch04_model_serving.serving import binary_request
 
     images = np.random.default_rng(1).integers(0, 256, (5, 28, 28)).astype(np.uint8)
     body, headers = inf.v2_binary_body(images)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chapters.ch04_model_serving import replicated_services as rs
-from chapters.common.errors import UsageError
+from dmlp.example.errors import UsageError
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ import yaml
 from hera.workflows import Workflow
 
 from chapters.ch05_workflows import manifests
-from chapters.common import workflow
+from dmlp import argo
 
 DIRECTORY = manifests.DIRECTORY
 FILES = sorted(manifests.workflows())
@@ -63,6 +63,6 @@ def test_every_workflow_file_runs_locally_end_to_end(name, tmp_path):
     arguments = dict(TINY[name])
     if "out" in declared:
         arguments["out"] = str(tmp_path / "out")
-    result = workflow.run(data, arguments, cache_dir=tmp_path / "cache", quiet=True)
+    result = argo.run(data, arguments, cache_dir=tmp_path / "cache", quiet=True)
     assert result.phase == "Succeeded", result.message
     assert result.leaves() and all(n.phase == "Succeeded" for n in result.leaves())

@@ -12,7 +12,7 @@ import yaml
 
 from chapters.ch06_operations import metadata as md
 from chapters.ch06_operations import scheduling as sch
-from chapters.common.manifests import KUBERNETES_VERSION
+from dmlp.kube.validate import KUBERNETES_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 CH06 = ROOT / "manifests" / "ch06"

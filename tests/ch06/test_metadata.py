@@ -8,7 +8,7 @@ import pytest
 
 from chapters.ch06_operations import metadata as md
 from chapters.ch06_operations.metadata_store import PipelineFailed, Store, sha256
-from chapters.common.errors import UsageError
+from dmlp.example.errors import UsageError
 from tests.conftest import assert_one_line_error, run_module
 
 SMALL = dict(

@@ -7,7 +7,7 @@ import pytest
 
 from chapters.ch06_operations import scheduling as sch
 from chapters.ch06_operations.cluster_sim import Cluster, Job, summarise
-from chapters.common.errors import UsageError
+from dmlp.example.errors import UsageError
 from tests.conftest import assert_one_line_error, run_module
 
 

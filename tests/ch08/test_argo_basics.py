@@ -5,7 +5,7 @@ import random
 import pytest
 
 from chapters.ch08_basics import argo_basics
-from chapters.common import workflow
+from dmlp import argo
 
 
 def run(name: str, **flags):
@@ -26,7 +26,7 @@ def side(seed: int) -> str:
     "seed", [next(s for s in range(100) if side(s) == w) for w in ("heads", "tails")]
 )
 def test_the_coin_flip_takes_exactly_the_branch_it_flipped(seed):
-    result = workflow.run(argo_basics.COINFLIP, {"seed": seed}, quiet=True).raise_for_status()
+    result = argo.run(argo_basics.COINFLIP, {"seed": seed}, quiet=True).raise_for_status()
     flipped = result.node("flip-coin").outputs["result"]
     assert flipped == side(seed)
     other = "tails" if flipped == "heads" else "heads"
@@ -37,7 +37,7 @@ def test_the_coin_flip_takes_exactly_the_branch_it_flipped(seed):
 
 
 def test_the_diamond_joins_after_both_middles():
-    result = workflow.run(argo_basics.DAG_DIAMOND, {"seconds": 0.3}, quiet=True)
+    result = argo.run(argo_basics.DAG_DIAMOND, {"seconds": 0.3}, quiet=True)
     a, b, c, d = (result.raise_for_status().node(n) for n in "ABCD")
     assert min(b.started, c.started) >= a.finished
     assert d.started >= max(b.finished, c.finished)
@@ -45,7 +45,7 @@ def test_the_diamond_joins_after_both_middles():
 
 
 def test_a_script_result_is_passed_to_the_next_step():
-    result = workflow.run(argo_basics.SCRIPT_TEMPLATE, {"seed": 7}, quiet=True)
+    result = argo.run(argo_basics.SCRIPT_TEMPLATE, {"seed": 7}, quiet=True)
     made = result.raise_for_status().node("gen-random-int").outputs["result"]
     assert made == str(random.Random(7).randint(1, 100))
     assert result.node("print-message").outputs["result"] == made

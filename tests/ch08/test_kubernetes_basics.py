@@ -7,6 +7,7 @@ import pytest
 from kubernetes.client import V1Pod, V1PodStatus
 
 from chapters.ch08_basics import kubernetes_basics
+from dmlp.kube import validate
 from tests.conftest import ROOT
 
 
@@ -59,11 +60,10 @@ def test_a_pod_that_never_ends_times_out_and_is_deleted(monkeypatch):
 
 
 def test_the_manifest_is_a_valid_pod():
-    from chapters.common import manifests
 
     pod = kubernetes_basics.hello_pod("hello-1", "hi")
     pod["metadata"]["namespace"] = "dmlp"
-    assert manifests.check_object(pod, manifests.KUBERNETES_VERSION, manifests.load_schemas()) == []
+    assert validate.check_object(pod, validate.KUBERNETES_VERSION, validate.load_schemas()) == []
 
 
 def test_without_a_cluster_it_stops_with_one_line(tmp_path):

@@ -5,8 +5,8 @@ import yaml
 from hera.workflows import Workflow
 
 from chapters.ch08_basics import kubeflow_tfjob, manifests
-from chapters.common import manifests as validation
-from chapters.common import workflow
+from dmlp import argo
+from dmlp.kube import validate as validation
 
 DIRECTORY = manifests.DIRECTORY
 WORKFLOW_FILES = sorted(manifests.workflows())
@@ -18,7 +18,7 @@ def test_committed_yaml_is_what_the_python_generates():
 
 def test_a_stale_file_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(manifests, "DIRECTORY", tmp_path)
-    with pytest.raises(workflow.UsageError, match="run: python -m chapters.ch08_basics.manifests"):
+    with pytest.raises(argo.UsageError, match="run: python -m chapters.ch08_basics.manifests"):
         manifests.main(manifests.Flags())
     assert len(manifests.main(manifests.Flags(write=True))) == len(manifests.files())
     assert manifests.main(manifests.Flags()) == []
@@ -67,11 +67,11 @@ QUICK = sorted(set(WORKFLOW_FILES) - {"resource-template.yaml", "tfjob-workflow.
 
 @pytest.mark.parametrize("name", QUICK)
 def test_every_quick_workflow_file_runs_locally_end_to_end(name):
-    result = workflow.run(DIRECTORY / name, quiet=True)
+    result = argo.run(DIRECTORY / name, quiet=True)
     assert result.phase == "Succeeded", result.message
     assert result.leaves() and all(n.phase in ("Succeeded", "Skipped") for n in result.leaves())
 
 
 def test_the_resource_file_needs_a_cluster_and_says_so():
-    with pytest.raises(workflow.UnsupportedWorkflow, match="resource kind 'ConfigMap'"):
-        workflow.run(DIRECTORY / "resource-template.yaml", quiet=True)
+    with pytest.raises(argo.UnsupportedWorkflow, match="resource kind 'ConfigMap'"):
+        argo.run(DIRECTORY / "resource-template.yaml", quiet=True)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from chapters.ch08_basics import kubeflow_tfjob, tensorflow_basics
-from chapters.common.errors import UsageError
+from dmlp.example.errors import UsageError
 
 
 def test_a_few_steps_lower_the_loss_and_beat_chance(tmp_path, monkeypatch):

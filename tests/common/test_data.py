@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from chapters.common import data
-from chapters.common.errors import UsageError
+from dmlp.example.errors import UsageError
 from tests.conftest import ROOT
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from chapters.common import distributed as dist
-from chapters.common.cluster import tf_config
-from chapters.common.errors import UsageError
+from dmlp.example.errors import UsageError
+from dmlp.launch.cluster import tf_config
 
 
 def test_without_tf_config_i_launch_with_it_i_am_one_task(monkeypatch):
@@ -112,7 +112,7 @@ def test_epoch_marks_read_back_what_the_callback_printed():
 
 
 def test_convert_keeps_the_shared_fields_and_applies_changes():
-    from chapters.common.settings import TrainSettings
+    from chapters.common.flags import TrainSettings
 
     source = dist.ClusterSettings(num_epochs=7, num_workers=3, out="x")
     target = dist.convert(source, TrainSettings, out="y")

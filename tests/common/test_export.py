@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chapters.common.errors import UsageError
 from chapters.common.export import export_saved_model, load_serving_function
 from chapters.common.models import build_model
-from chapters.common.tf_setup import tf as import_tf
+from dmlp.example.errors import UsageError
+from dmlp.example.tf_setup import tf as import_tf
 
 
 def test_signature_preprocesses_and_matches_the_keras_model(tmp_path):

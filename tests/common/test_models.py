@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chapters.common.errors import UsageError
 from chapters.common.models import MODEL_TYPES, build_model
+from dmlp.example.errors import UsageError
 
 
 @pytest.mark.parametrize("model_type", MODEL_TYPES)

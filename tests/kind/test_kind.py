@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dmlp.kube import validate
+
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = os.environ.get("CLUSTER_NAME", "dmlp")
 NAMESPACE = os.environ.get("NAMESPACE", "dmlp")
@@ -258,12 +260,11 @@ def test_hpa_reports_a_cpu_figure_from_metrics_server(api):
 
 def test_the_e2e_fault_tolerance_job_is_a_valid_tfjob(tmp_path):
     """Runs everywhere: the job the test creates passes the same checks as the manifests."""
-    from chapters.common import manifests
 
     docs = [fault_tolerance_job("ft-e2e-abc123", 40), *yaml.safe_load_all(
         (ROOT / "manifests/base/pvc.yaml").read_text())]  # fmt: skip
     (tmp_path / "job.yaml").write_text(yaml.safe_dump_all(docs))
-    assert manifests.validate_path(tmp_path / "job.yaml") == []
+    assert validate.validate_path(tmp_path / "job.yaml") == []
     container = docs[0]["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
     module = importlib.import_module(container["command"][2])
     module.Settings.parser().parse_args(container["args"])  # exits 2 on a flag it does not know

@@ -3,7 +3,7 @@
 (And chapter 8's hello-world Pod, section 8.2, runs and logs its greeting.)
 
 Each file is submitted under a fresh name (``generateName``) with small arguments, through
-``chapters.common.argo_submit`` (the module a reader uses), and followed to the end; a failure
+``dmlp.argo.submit`` (the module a reader uses), and followed to the end; a failure
 shows the failed steps' logs. Skipped (with the reason) without a cluster or without Argo
 (``make kind-up`` installs it unless ``INSTALL_ARGO=0``). Run after ``make kind-up deploy`` with
 ``make test-kind``.
@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chapters.common import argo_submit
-from chapters.common.argo_submit import GROUP, PLURAL, VERSION
-from chapters.common.workflow import load
+from dmlp.argo import load, submit
+from dmlp.argo.submit import GROUP, PLURAL, VERSION
 from tests.kind import test_kind
 from tests.kind.test_kind import NAMESPACE, TIMEOUT
 
@@ -69,14 +68,14 @@ def test_the_workflow_file_runs_on_argo(apis, path):
         p["name"] for p in load(ROOT / path)["spec"].get("arguments", {}).get("parameters", [])
     }
     arguments = {k: v for k, v in SMALL.get(name, {}).items() if k in known}
-    body = argo_submit.prepare(load(ROOT / path), arguments, generate_name=True)
-    submitted = argo_submit.submit(custom, body, NAMESPACE)
+    body = submit.prepare(load(ROOT / path), arguments, generate_name=True)
+    submitted = submit.submit(custom, body, NAMESPACE)
     try:
-        done = argo_submit.follow(custom, NAMESPACE, submitted, TIMEOUT, poll=5)
+        done = submit.follow(custom, NAMESPACE, submitted, TIMEOUT, poll=5)
         if not done.succeeded:
-            logs = argo_submit.failure_logs(core, custom, NAMESPACE, done.workflow)
+            logs = submit.failure_logs(core, custom, NAMESPACE, done.workflow)
             pytest.fail(f"{submitted} {done.phase}:\n" + "\n".join(logs))
-        phases = {n["displayName"]: n["phase"] for n in argo_submit.steps(done.workflow)}
+        phases = {n["displayName"]: n["phase"] for n in submit.steps(done.workflow)}
         if name == "coinflip.yaml":  # exactly one branch ran
             assert sorted([phases["heads"], phases["tails"]]) == ["Skipped", "Succeeded"]
         if name == "resource-template.yaml":  # the ConfigMap exists, owned by the workflow

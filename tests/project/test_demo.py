@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from chapters.common import workflow as runner
 from chapters.project import config, demo, workflow
+from dmlp import argo as runner
 
 pytestmark = pytest.mark.slow
 

@@ -7,10 +7,9 @@ with the reason when there is no cluster.
 
 import pytest
 
-from chapters.common import argo_submit
-from chapters.common.argo_submit import GROUP, PLURAL, VERSION
-from chapters.common.workflow import load
 from chapters.project import config, manifests
+from dmlp.argo import load, submit
+from dmlp.argo.submit import GROUP, PLURAL, VERSION
 from tests.kind.test_kind import (  # noqa: F401  (api is a fixture)
     NAMESPACE,
     TIMEOUT,
@@ -32,14 +31,14 @@ def test_the_project_workflow_trains_selects_and_serves_on_kind(api):  # noqa: F
     deadline = Deadline()
     kubectl("apply", "-f", str(manifests.PATH.parent / "rbac.yaml"), deadline=deadline)
     custom, core = api.CustomObjectsApi(), api.CoreV1Api()
-    body = argo_submit.prepare(load(manifests.PATH), QUICK, generate_name=True)
-    submitted = argo_submit.submit(custom, body, NAMESPACE)
+    body = submit.prepare(load(manifests.PATH), QUICK, generate_name=True)
+    submitted = submit.submit(custom, body, NAMESPACE)
     try:
-        done = argo_submit.follow(custom, NAMESPACE, submitted, deadline.left(), poll=5)
+        done = submit.follow(custom, NAMESPACE, submitted, deadline.left(), poll=5)
         if not done.succeeded:
-            logs = argo_submit.failure_logs(core, custom, NAMESPACE, done.workflow)
+            logs = submit.failure_logs(core, custom, NAMESPACE, done.workflow)
             pytest.fail(f"{submitted} {done.phase}:\n" + "\n".join(logs))
-        phases = {n["displayName"]: n["phase"] for n in argo_submit.steps(done.workflow)}
+        phases = {n["displayName"]: n["phase"] for n in submit.steps(done.workflow)}
         assert sum(k.startswith("train(") and v == "Succeeded" for k, v in phases.items()) == 3
     finally:
         custom.delete_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURAL, submitted)

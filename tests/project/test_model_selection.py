@@ -2,8 +2,8 @@
 
 import pytest
 
-from chapters.common.errors import UsageError
 from chapters.project.model_selection import Candidate, choose, publish
+from dmlp.example.errors import UsageError
 
 
 def test_the_most_accurate_model_wins():

@@ -6,11 +6,11 @@ import copy
 import yaml
 from hera.workflows import Workflow
 
-from chapters.common import manifests as validation
 from chapters.common.models import MODEL_TYPES
-from chapters.common.versions import pinned
-from chapters.common.workflow import spec
 from chapters.project import manifests, workflow
+from dmlp.argo import spec
+from dmlp.kube import validate as validation
+from dmlp.kube.versions import pinned
 
 DIRECTORY = manifests.PATH.parent
 

@@ -1,0 +1,350 @@
+"""Read an Argo Workflow (Hera ``Workflow``, dict or YAML); check the local runner can run it.
+
+Everything is checked before anything runs: an unknown template name, a DAG cycle, a feature the
+runner does not implement (``onExit``, ``synchronization``, a non-project container image, ...)
+or an expression it cannot read is one :class:`UnsupportedWorkflow` error that names the feature
+and the template. Fields that only matter to a cluster (``serviceAccountName``, ``podGC``,
+``volumes``, resource requests, security contexts) are accepted and ignored on the laptop.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dmlp.argo import expr
+from dmlp.example.errors import UsageError
+
+SPEC_FIELDS = {"entrypoint", "templates", "arguments", "parallelism", "activeDeadlineSeconds"}
+SPEC_CLUSTER_ONLY = {
+    "serviceAccountName",
+    "podGC",
+    "volumes",
+    "ttlStrategy",
+    "podMetadata",
+    "securityContext",
+    "imagePullSecrets",
+    "nodeSelector",
+    "tolerations",
+    "affinity",
+    "priorityClassName",
+    "podPriorityClassName",
+    "workflowMetadata",
+    "artifactRepositoryRef",
+    "archiveLogs",
+}
+TEMPLATE_FIELDS = {
+    "name",
+    "inputs",
+    "outputs",
+    "steps",
+    "dag",
+    "script",
+    "container",
+    "resource",
+    "retryStrategy",
+    "memoize",
+    "parallelism",
+    "activeDeadlineSeconds",
+}
+TEMPLATE_CLUSTER_ONLY = {
+    "metadata",
+    "volumes",
+    "nodeSelector",
+    "tolerations",
+    "affinity",
+    "securityContext",
+    "serviceAccountName",
+    "podSpecPatch",
+    "priorityClassName",
+    "archiveLocation",
+}
+KINDS = ("steps", "dag", "script", "container", "resource")
+STEP_FIELDS = {"name", "template", "arguments", "when", "withItems", "withParam"}
+TASK_FIELDS = STEP_FIELDS | {"dependencies", "depends"}
+CONTAINER_FIELDS = {"image", "command", "args", "env", "name", "workingDir"}
+CONTAINER_CLUSTER_ONLY = {
+    "imagePullPolicy",
+    "resources",
+    "securityContext",
+    "volumeMounts",
+    "ports",
+    "livenessProbe",
+    "readinessProbe",
+}
+RESOURCE_FIELDS = {"action", "manifest", "successCondition", "failureCondition"}
+RESOURCE_CLUSTER_ONLY = {"setOwnerReference", "flags"}
+RETRY_FIELDS = {"limit", "retryPolicy", "backoff"}
+BACKOFF_FIELDS = {"duration", "factor", "maxDuration"}
+PYTHONS = ("python", "python3")
+LOCAL_MODULES = ("chapters.",)  # what a container may run locally: the project image's modules
+
+
+class UnsupportedWorkflow(UsageError):
+    """The workflow uses something the local runner cannot run; found before anything runs."""
+
+
+def load(workflow: Any) -> dict:
+    """The workflow as Argo's dict: from a Hera ``Workflow``, a dict, YAML text or a YAML file."""
+    if hasattr(workflow, "to_dict"):
+        data = workflow.to_dict()
+    elif isinstance(workflow, Mapping):
+        data = dict(workflow)
+    elif isinstance(workflow, str | os.PathLike):
+        text = str(workflow)
+        if isinstance(workflow, os.PathLike) or ("\n" not in text and Path(text).is_file()):
+            try:
+                text = Path(workflow).read_text()
+            except OSError as err:
+                raise UsageError(f"cannot read workflow {workflow}: {err.strerror}") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise UsageError(f"workflow is not valid YAML: {str(err).splitlines()[0]}") from None
+    else:
+        raise UsageError(f"cannot read a workflow from {type(workflow).__name__}")
+    if not isinstance(data, dict) or data.get("kind") not in ("Workflow", "WorkflowTemplate"):
+        raise UsageError("not an Argo Workflow: kind must be Workflow (or WorkflowTemplate)")
+    if not isinstance(data.get("spec"), dict):
+        raise UsageError("the workflow has no spec")
+    return data
+
+
+def workflow_name(data: dict) -> str:
+    meta = data.get("metadata") or {}
+    return meta.get("name") or (meta.get("generateName") or "workflow-").rstrip("-")
+
+
+def _unknown(found: Mapping, known: set, ignored: set, where: str) -> None:
+    for key in found:
+        if key not in known and key not in ignored:
+            raise UnsupportedWorkflow(f"{where}: {key!r} is not supported by the local runner")
+
+
+def check(data: dict) -> dict[str, dict]:
+    """Check the whole workflow; return its templates by name, or raise UnsupportedWorkflow."""
+    spec = data["spec"]
+    _unknown(spec, SPEC_FIELDS, SPEC_CLUSTER_ONLY, "workflow spec")
+    templates: dict[str, dict] = {}
+    for template in spec.get("templates") or []:
+        name = template.get("name")
+        if not name:
+            raise UnsupportedWorkflow("a template has no name")
+        if name in templates:
+            raise UnsupportedWorkflow(f"two templates are named {name!r}")
+        templates[name] = template
+    entry = spec.get("entrypoint")
+    if not entry:
+        raise UnsupportedWorkflow("workflow spec: no entrypoint")
+    if entry not in templates:
+        raise UnsupportedWorkflow(
+            f"entrypoint {entry!r} is not a template; known: {_names(templates)}"
+        )
+    for template in templates.values():
+        _check_template(template, templates)
+    return templates
+
+
+def _names(templates: Mapping) -> str:
+    return ", ".join(sorted(templates)) or "(none)"
+
+
+def _check_template(t: dict, templates: dict) -> None:
+    where = f"template {t['name']!r}"
+    _unknown(t, TEMPLATE_FIELDS, TEMPLATE_CLUSTER_ONLY, where)
+    kinds = [k for k in KINDS if k in t]
+    if len(kinds) != 1:
+        raise UnsupportedWorkflow(
+            f"{where}: needs exactly one of {', '.join(KINDS)} (found {', '.join(kinds) or 'none'})"
+        )
+    kind = kinds[0]
+    if kind in ("steps", "dag") and t.get("outputs"):
+        raise UnsupportedWorkflow(f"{where}: outputs of a {kind} template are not supported")
+    if kind == "steps":
+        for group in t["steps"] or []:
+            for step in group or []:
+                _check_call(step, STEP_FIELDS, templates, f"{where}, step {step.get('name')!r}")
+    elif kind == "dag":
+        _unknown(t["dag"], {"tasks"}, set(), f"{where} dag")
+        _check_dag(t, templates, where)
+    elif kind in ("script", "container"):
+        _check_container(t[kind], kind, where)
+    else:
+        _check_resource(t["resource"], where)
+        if (t.get("outputs") or {}).get("parameters") or (t.get("outputs") or {}).get("artifacts"):
+            raise UnsupportedWorkflow(f"{where}: outputs of a resource template are not supported")
+    retry = t.get("retryStrategy")
+    if retry is not None:
+        _unknown(retry, RETRY_FIELDS, set(), f"{where} retryStrategy")
+        _unknown(
+            retry.get("backoff") or {}, BACKOFF_FIELDS, set(), f"{where} retryStrategy.backoff"
+        )
+        backoff = retry.get("backoff") or {}
+        for key in ("duration", "maxDuration"):
+            if key in backoff:
+                _guard(lambda k=key: expr.duration(backoff[k], f"backoff.{k}"), where)
+        if not str(retry.get("limit", "0")).isdigit():
+            raise UnsupportedWorkflow(f"{where}: retryStrategy.limit must be a whole number")
+    memo = t.get("memoize")
+    if memo is not None:
+        _unknown(memo, {"key", "maxAge", "cache"}, set(), f"{where} memoize")
+        cache = memo.get("cache") or {}
+        if not memo.get("key") or not (cache.get("configMap") or {}).get("name"):
+            raise UnsupportedWorkflow(f"{where}: memoize needs key and cache.configMap.name")
+        if memo.get("maxAge") and "{{" not in str(memo["maxAge"]):
+            _guard(lambda: expr.duration(memo["maxAge"], "memoize.maxAge"), where)
+    for io in ("inputs", "outputs"):
+        section = t.get(io) or {}
+        _unknown(section, {"parameters", "artifacts", "result"}, set(), f"{where} {io}")
+        for artifact in section.get("artifacts") or []:
+            _unknown(artifact, {"name", "path", "from", "optional"}, {"archive"}, f"{where} {io}")
+        for param in section.get("parameters") or []:
+            known = {"name", "value", "default", "valueFrom", "description", "enum"}
+            _unknown(param, known, set(), f"{where} {io} parameter {param.get('name')!r}")
+            value_from = param.get("valueFrom") or {}
+            _unknown(value_from, {"path", "default"}, set(), f"{where} {io} valueFrom")
+
+
+def _guard(fn, where: str) -> None:
+    try:
+        fn()
+    except expr.ExpressionError as err:
+        raise UnsupportedWorkflow(f"{where}: {err}") from None
+
+
+def _check_call(call: dict, fields: set, templates: dict, where: str) -> None:
+    _unknown(call, fields, set(), where)
+    if not call.get("name"):
+        raise UnsupportedWorkflow(f"{where}: a step or task needs a name")
+    if call.get("template") not in templates:
+        raise UnsupportedWorkflow(
+            f"{where}: unknown template {call.get('template')!r}; known: {_names(templates)}"
+        )
+    if "when" in call:
+        _guard(lambda: expr.check_when(str(call["when"])), f"{where} when")
+    if "withItems" in call and "withParam" in call:
+        raise UnsupportedWorkflow(f"{where}: withItems and withParam together")
+    arguments = call.get("arguments") or {}
+    _unknown(arguments, {"parameters", "artifacts"}, set(), f"{where} arguments")
+    for artifact in arguments.get("artifacts") or []:
+        _unknown(artifact, {"name", "from"}, set(), f"{where} argument artifact")
+
+
+def _check_dag(t: dict, templates: dict, where: str) -> None:
+    tasks = {task.get("name"): task for task in t["dag"].get("tasks") or []}
+    edges: dict[str, list[str]] = {}
+    for name, task in tasks.items():
+        here = f"{where}, task {name!r}"
+        _check_call(task, TASK_FIELDS, templates, here)
+        if "dependencies" in task and "depends" in task:
+            raise UnsupportedWorkflow(f"{here}: dependencies and depends together")
+        if "depends" in task:
+            try:
+                expr.check_depends(str(task["depends"]))
+            except expr.ExpressionError as err:
+                raise UnsupportedWorkflow(f"{here}: {err}") from None
+        needs = task_needs(task)
+        for need in needs:
+            if need not in tasks:
+                raise UnsupportedWorkflow(f"{here}: depends on unknown task {need!r}")
+        edges[name] = needs
+    cycle = find_cycle(edges)
+    if cycle:
+        raise UnsupportedWorkflow(f"{where}: dependency cycle {' -> '.join(reversed(cycle))}")
+
+
+def task_needs(task: Mapping[str, Any]) -> list[str]:
+    """The tasks a DAG task waits for: the names in its ``depends``, else its ``dependencies``."""
+    if "depends" in task:
+        return expr.depends_names(str(task["depends"]))
+    return list(task.get("dependencies") or [])
+
+
+def find_cycle(edges: Mapping[str, list[str]]) -> list[str] | None:
+    """A cycle in ``task -> its dependencies`` as a list of names (first == last), or ``None``."""
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for dep in edges.get(node, []):
+            if state.get(dep) == 1:
+                return path[path.index(dep) :] + [dep]
+            if dep not in state and (found := visit(dep)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in edges:
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def _check_container(c: dict, kind: str, where: str) -> None:
+    known = CONTAINER_FIELDS | ({"source"} if kind == "script" else set())
+    _unknown(c, known, CONTAINER_CLUSTER_ONLY, f"{where} {kind}")
+    for env in c.get("env") or []:
+        if "valueFrom" in env:
+            raise UnsupportedWorkflow(
+                f"{where}: env {env.get('name')!r} valueFrom is not supported"
+            )
+    command = list(c.get("command") or [])
+    if kind == "script":
+        if not command or command[0] not in PYTHONS:
+            raise UnsupportedWorkflow(
+                f"{where}: only Python scripts run locally (command {command or '(none)'})"
+            )
+        return
+    command_line = command + list(c.get("args") or [])
+    if not project_module(command_line):
+        raise UnsupportedWorkflow(
+            f"{where}: container command {' '.join(command_line)!r} cannot run locally: only "
+            "'python -m chapters....' (the project image) is supported"
+        )
+
+
+def project_module(command_line: list[str]) -> str | None:
+    """``chapters.x.y`` for ``["python", "-m", "chapters.x.y", ...]``, else ``None``."""
+    if len(command_line) >= 3 and command_line[0] in PYTHONS and command_line[1] == "-m":
+        if command_line[2].startswith(LOCAL_MODULES):
+            return command_line[2]
+    return None
+
+
+def _check_resource(r: dict, where: str) -> None:
+    _unknown(r, RESOURCE_FIELDS, RESOURCE_CLUSTER_ONLY, f"{where} resource")
+    if r.get("action") != "create":
+        raise UnsupportedWorkflow(f"{where}: resource action {r.get('action')!r} (only create)")
+    try:
+        manifest = yaml.safe_load(expr.VARIABLE.sub("x", r.get("manifest") or ""))
+    except yaml.YAMLError:
+        raise UnsupportedWorkflow(f"{where}: the resource manifest is not valid YAML") from None
+    if not isinstance(manifest, dict) or manifest.get("kind") != "TFJob":
+        kind = manifest.get("kind") if isinstance(manifest, dict) else None
+        raise UnsupportedWorkflow(f"{where}: resource kind {kind!r} (only TFJob runs locally)")
+    replicas = (manifest.get("spec") or {}).get("tfReplicaSpecs") or {}
+    if "Worker" not in replicas:
+        raise UnsupportedWorkflow(f"{where}: the TFJob has no Worker replicas")
+    commands = set()
+    for kind, replica in replicas.items():
+        if kind not in ("Worker", "Chief", "PS"):
+            raise UnsupportedWorkflow(f"{where}: TFJob replica type {kind!r} is not supported")
+        containers = (((replica.get("template") or {}).get("spec") or {}).get("containers")) or []
+        if len(containers) != 1:
+            raise UnsupportedWorkflow(f"{where}: each TFJob replica needs exactly one container")
+        line = list(containers[0].get("command") or []) + list(containers[0].get("args") or [])
+        if not project_module(line):
+            raise UnsupportedWorkflow(
+                f"{where}: TFJob {kind} command {' '.join(line)!r} cannot run locally: only "
+                "'python -m chapters....' is supported"
+            )
+        commands.add(tuple(line))
+    if len(commands) > 1:
+        raise UnsupportedWorkflow(f"{where}: TFJob replicas must all run the same command locally")

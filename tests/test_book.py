@@ -1,0 +1,57 @@
+"""Every module's docstring names the book section it illustrates, as the one table says."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+from chapters import book
+
+ROOT = Path(__file__).resolve().parents[2]
+CITED = re.compile(r"section (\d+\.\d+)(?: \"([^\"]+)\")?")
+
+
+def first_line(path: Path) -> str:
+    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def module_path(module: str) -> Path | None:
+    spec = importlib.util.find_spec(module)
+    return Path(spec.origin) if spec is not None and spec.origin else None
+
+
+@pytest.mark.parametrize("section", [s for s in book.SECTIONS if s.module], ids=lambda s: s.number)
+def test_each_pattern_module_opens_with_its_section(section):
+    path = module_path(section.module)
+    if path is None:
+        pytest.skip(f"{section.module} does not exist on this branch yet")
+    line = first_line(path)
+    expected = f'Chapter {section.chapter}, section {section.number} "{section.title}"'
+    assert line.startswith(expected), f"{path.relative_to(ROOT)}: {line!r}, expected {expected!r}"
+
+
+MODULES = sorted(ROOT.glob("chapters/ch*/**/*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_section_a_module_cites_is_in_the_table(path):
+    for number, title in CITED.findall(first_line(path)):
+        assert number in book.BY_NUMBER, f"{path.name} cites section {number}, not in the table"
+        if title:
+            assert title == book.section(number).title, f"{path.name}: {title!r}"
+
+
+def test_table_is_in_book_order_and_names_real_chapters():
+    numbers = [tuple(map(int, s.number.split("."))) for s in book.SECTIONS]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    assert {s.chapter for s in book.SECTIONS} <= set(book.CHAPTERS)
+    assert book.reference("2.3") == (
+        'Book: chapter 2 ("Data ingestion patterns"), section 2.3 "Batching pattern".'
+    )
+    with pytest.raises(KeyError, match="no section '2.9'"):
+        book.section("2.9")

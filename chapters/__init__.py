@@ -1,7 +1,9 @@
 """Runnable companion code for *Distributed Machine Learning Patterns*: one package per chapter.
 
 Before anything else, check that the project's third-party packages can be found: run without the
-virtual environment, an example would otherwise stop with a bare ``ModuleNotFoundError``.
+virtual environment, an example would otherwise stop with a bare ``ModuleNotFoundError``. Then
+tell the library's report (:mod:`dmlp.example.report`) how an example cites the book, so the
+library never has to import the book.
 """
 
 import importlib.util
@@ -16,3 +18,8 @@ if _missing:
         f"dmlp: {', '.join(_missing)} not found for {sys.executable}: "
         "run `make install` and activate .venv (source .venv/bin/activate)"
     )
+
+from chapters.common.sections import reference  # noqa: E402  (after the check above)
+from dmlp.example import report  # noqa: E402
+
+report.cite_with(reference)

@@ -11,7 +11,7 @@ import pytest
 
 from chapters import book
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CITED = re.compile(r"section (\d+\.\d+)(?: \"([^\"]+)\")?")
 
 

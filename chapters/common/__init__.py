@@ -8,8 +8,7 @@
 * :mod:`~chapters.common.sections`: the book's section titles, cited at the end of every example.
 
 Importing this package sets ``TF_USE_LEGACY_KERAS=1`` before anything can import TensorFlow, and
-makes TensorFlow's start-up quiet unless ``--verbose`` (see :mod:`dmlp.example.tf_setup`); it also
-tells :mod:`dmlp.example.report` how to cite the book.
+makes TensorFlow's start-up quiet unless ``--verbose`` (see :mod:`dmlp.example.tf_setup`).
 """
 
 from chapters.common import sections

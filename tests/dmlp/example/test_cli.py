@@ -16,7 +16,7 @@ SHARDING = "chapters.ch02_data_ingestion.sharding"
 CACHING = "chapters.ch02_data_ingestion.caching"
 
 
-@pytest.mark.parametrize("module", [BATCHING, SHARDING, CACHING, "dmlp.example.bench"])
+@pytest.mark.parametrize("module", [BATCHING, SHARDING, CACHING, "chapters.bench"])
 def test_help(module):
     proc = run_module(module, "--help", timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -17,7 +17,7 @@ from jsonschema import Draft7Validator
 from dmlp.kube import validate as mf
 from dmlp.kube.versions import pinned
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MANIFESTS = ROOT / "manifests"
 HAS_KUBECTL = shutil.which("kubectl") is not None
 RENDERERS = [

@@ -58,7 +58,7 @@ def main(args: Settings) -> float | None:
     else:
         resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
         partitioner = tf.distribute.experimental.partitioners.MinSizePartitioner(
-            min_shard_bytes=256 << 10, max_shards=len(config["cluster"]["ps"])
+            min_shard_bytes=128 << 10, max_shards=len(config["cluster"]["ps"])
         )
         strategy = tf.distribute.experimental.ParameterServerStrategy(resolver, partitioner)
 

@@ -98,6 +98,8 @@ def binary_request(body: bytes, json_length: str, model_name: str):
         inputs = []
         for spec in header["inputs"]:
             kind, shape = to_np_dtype(spec["datatype"]), list(spec["shape"])
+            if not all(type(d) is int and d >= 0 for d in shape):  # NumPy would infer a -1
+                raise ValueError(f"shape {shape}: each dimension must be a whole number >= 0")
             if kind is None:
                 raise ValueError(f"unknown datatype {spec['datatype']!r}")
             dtype = np.dtype(kind)

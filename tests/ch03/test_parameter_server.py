@@ -31,13 +31,14 @@ def result(tmp_path_factory):
 
 def test_large_variable_has_a_shard_on_each_ps(result):
     shards = [p for p in result.placement if p["shard"] != "-"]
-    assert {p["variable"] for p in shards} == {"dense/kernel"}
-    assert sorted(p["shard"] for p in shards) == ["1/2", "2/2"]
+    assert {p["variable"] for p in shards} == {"conv2d_2/kernel", "dense/kernel"}
+    assert sorted(p["shard"] for p in shards) == ["1/2", "1/2", "2/2", "2/2"]
     assert {p["device"].split("/device")[0] for p in shards} == {
         "/job:ps/replica:0/task:0",
         "/job:ps/replica:0/task:1",
     }
-    assert sum(p["shape"][0] for p in shards) == 13 * 13 * 32  # the halves make the whole kernel
+    dense = [p for p in shards if p["variable"] == "dense/kernel"]
+    assert sum(p["shape"][0] for p in dense) == 3 * 3 * 64  # the halves make the whole kernel
 
 
 def test_every_variable_lives_on_a_ps_task(result):

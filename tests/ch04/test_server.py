@@ -161,6 +161,20 @@ def test_v2_binary_request_for_an_unknown_output_is_400(base, images):
     assert answer.status_code == 400 and "logits" in answer.json()["error"]
 
 
+def test_v2_binary_request_with_a_negative_dimension_is_400_and_serving_goes_on(base, images):
+    body, headers = v2_binary_body(images[:2])
+    length = int(headers[V2_HEADER])
+    header = json.loads(body[:length])
+    header["inputs"][0]["shape"][0] = -1  # NumPy alone would infer it and answer 200
+    text = json.dumps(header).encode()
+    headers[V2_HEADER] = str(len(text))
+    infer = base + "/v2/models/fashion-mnist/infer"
+    answer = requests.post(infer, data=text + body[length:], headers=headers, timeout=60)
+    assert answer.status_code == 400 and "shape [-1, 28, 28]" in answer.json()["error"]
+    good_body, good_headers = v2_binary_body(images[:2])
+    assert requests.post(infer, data=good_body, headers=good_headers, timeout=60).ok
+
+
 @pytest.mark.parametrize(
     "body, headers, status, needle",
     [

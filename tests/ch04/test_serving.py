@@ -65,12 +65,12 @@ def test_chunked_body_without_length_is_limited_too():
     assert call([b"x" * 300] * 4, None)[0] == 413
 
 
-def binary(images: np.ndarray, datatype="UINT8", size=None, extra=b""):
+def binary(images: np.ndarray, datatype="UINT8", size=None, extra=b"", shape=None):
     header = {
         "inputs": [
             {
                 "name": "images",
-                "shape": list(images.shape),
+                "shape": list(images.shape) if shape is None else shape,
                 "datatype": datatype,
                 "parameters": {"binary_data_size": images.nbytes if size is None else size},
             }
@@ -92,6 +92,8 @@ def test_binary_request_keeps_arrays_of_every_dtype():
     [
         (*binary(np.zeros((2, 28, 28), np.uint8), size=5000), "smaller than requested"),
         (*binary(np.zeros((2, 28, 28), np.uint8), "NOPE"), "unknown datatype"),
+        (*binary(np.zeros((2, 28, 28), np.uint8), shape=[-1, 28, 28]), r"shape \[-1, 28, 28\]"),
+        (*binary(np.zeros((2, 28, 28), np.uint8), shape=[2, 28, 28.0]), "whole number"),
         (b"{not json", "9", "JSONDecodeError"),
         (b'{"inputs": 3}', "13", "TypeError"),
         (b'{"inputs": [{"name": "x"}]}', "27", "KeyError"),

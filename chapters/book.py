@@ -33,6 +33,7 @@ CH8 = "chapters.ch08_basics."
 
 # section number -> the module that holds the pattern's code
 MODULES: dict[str, str] = {
+    "2.2": "chapters.common.data",
     "2.3": CH2 + "batching",
     "2.4": CH2 + "sharding",
     "2.5": CH2 + "caching",
@@ -48,6 +49,7 @@ MODULES: dict[str, str] = {
     "5.4": CH5 + "memoization",
     "6.2": "chapters.ch06_operations.scheduling",
     "6.3": "chapters.ch06_operations.metadata",
+    "7.1": "chapters.project",  # the design (7.2-7.5): the project's README, section by section
     "8.1": CH8 + "tensorflow_basics",
     "8.2": CH8 + "kubernetes_basics",
     "8.3": CH8 + "kubeflow_tfjob",

@@ -36,6 +36,8 @@ def examples() -> tuple[str, ...]:
 
 # Modules that run until stopped (the examples start them for the reader) or need a cluster.
 NOT_ON_TOUR = {
+    "common.data": "the dataset every example reads (each example shows it)",
+    "project": "the project's design: the tour runs its demo (9.4)",
     "ch04_model_serving.server": "started by replicated_services and sharded_services",
     "ch04_model_serving.router": "started by sharded_services",
     "ch08_basics.kubernetes_basics": "needs a Kubernetes cluster (make kind-up deploy)",
@@ -148,7 +150,8 @@ def render(stops: list[Stop], out: Path) -> Path:
             f'<li class="{"ok" if c["held"] else "bad"}">{esc(c["text"])}'
             + ("" if c["held"] else " <b>(did not hold)</b>")
             + "".join(
-                f"<br><code>{esc(str(k))} = {esc(str(v))}</code>" for k, v in c["figures"].items()
+                f"<br><code>{esc(str(k))} = {esc(cli.cell(v))}</code>"
+                for k, v in c["figures"].items()
             )
             + "</li>"
             for c in stop.claims

@@ -55,3 +55,40 @@ def test_table_is_in_book_order_and_names_real_chapters():
     )
     with pytest.raises(KeyError, match="no section '2.9'"):
         book.section("2.9")
+
+
+# A README table cell that names a section ("9.1 Data ingestion") or, in the first column of the
+# top README's table, a chapter ("2 Data ingestion patterns"), spells it as the book does; a
+# section's title may stop at its colon ("8.1 TensorFlow" for "TensorFlow: The machine ...").
+READMES = [ROOT / "README.md", *sorted(ROOT.glob("chapters/**/README.md"))]
+SECTION_CELL = re.compile(r"^(\d+\.\d+) (?!(?:GiB|MiB)$)([A-Z].*)$")  # "4.3 GiB" is a size
+CHAPTER_CELL = re.compile(r"^(\d+) ([A-Z].*)$")
+
+
+def table_cells(path: Path):
+    for line in path.read_text().splitlines():
+        if line.startswith("|") and not set(line) <= set("|- "):
+            yield from (cell.strip() for cell in line.strip("|").split("|"))
+
+
+@pytest.mark.parametrize("readme", READMES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_readme_tables_spell_sections_and_chapters_as_the_book(readme):
+    for cell in table_cells(readme):
+        for part in cell.split(", "):
+            if match := SECTION_CELL.match(part):
+                number, title = match.groups()
+                full = book.section(number).title
+                assert title in (full, full.split(":")[0]), f"{readme.name}: {part!r}"
+            elif (match := CHAPTER_CELL.match(part)) and int(match.group(1)) in book.CHAPTERS:
+                number, title = match.groups()
+                assert title == book.CHAPTERS[int(number)], f"{readme.name}: {part!r}"
+
+
+def test_the_table_has_the_books_spelling_of_chapters_7_and_9():
+    assert book.CHAPTERS[7] == "Project overview and system architecture"
+    assert book.section("2.2").title == "The Fashion-MNIST dataset"
+    assert [book.section(f"7.{n}").title for n in range(1, 6)] == [
+        "Project overview", "Data ingestion", "Model training", "Model serving",
+        "End-to-end workflow",
+    ]  # fmt: skip
+    assert book.section("9.4").title == "The end-to-end workflow"

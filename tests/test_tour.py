@@ -19,7 +19,13 @@ def fake_stops(tmp_path: Path) -> list[tour.Stop]:
         "Chapter 2, section 2.4 Sharding pattern",
         seconds=3.0,
         exit_code=0,
-        claims=[{"text": "shards are disjoint", "held": True, "figures": {"workers": 3}}],
+        claims=[
+            {
+                "text": "shards are disjoint",
+                "held": True,
+                "figures": {"workers": 3, "speedup": 65.08711964821775, "examples": 60000},
+            }
+        ],
         pictures=[str(picture)],
         sections=["2.4"],
     )
@@ -41,6 +47,8 @@ def test_page_has_a_section_per_example_with_claims_and_pictures(tmp_path):
     assert "1 of 2 claims held" in page
     assert 'src="a/plot.png"' in page
     assert "no claim reported" in page and "&lt;broke&gt;" in page  # escaped, shown
+    # figures rounded as the summary tables round them
+    assert "speedup = 65.1<" in page and "65.087" not in page and "examples = 60,000<" in page
 
 
 def test_the_tour_walks_the_book_table_in_order_and_every_module_exists():

@@ -1,4 +1,4 @@
-"""Fashion-MNIST for every chapter (introduced in chapter 2, "Data ingestion patterns").
+"""Chapter 2, section 2.2 "The Fashion-MNIST dataset": the data of every chapter.
 
 ``load_fashion_mnist(split, dataset=...)`` returns the images and labels as NumPy arrays:
 

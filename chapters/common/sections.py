@@ -15,6 +15,7 @@ CHAPTERS = {
     4: "Model serving patterns",
     5: "Workflow patterns",
     6: "Operation patterns",
+    7: "Project overview and system architecture",
     8: "Overview of relevant technologies",
     9: "A complete implementation",
 }
@@ -32,6 +33,7 @@ class Section:
 
 
 SECTIONS: tuple[Section, ...] = (
+    Section("2.2", "The Fashion-MNIST dataset"),
     Section("2.3", "Batching pattern"),
     Section("2.4", "Sharding pattern"),
     Section("2.5", "Caching pattern"),
@@ -47,6 +49,11 @@ SECTIONS: tuple[Section, ...] = (
     Section("5.4", "Step memoization pattern"),
     Section("6.2", "Scheduling patterns"),
     Section("6.3", "Metadata pattern"),
+    Section("7.1", "Project overview"),
+    Section("7.2", "Data ingestion"),
+    Section("7.3", "Model training"),
+    Section("7.4", "Model serving"),
+    Section("7.5", "End-to-end workflow"),
     Section("8.1", "TensorFlow: The machine learning framework"),
     Section("8.2", "Kubernetes: The distributed container orchestration system"),
     Section("8.3", "Kubeflow: Machine learning workloads on Kubernetes"),
@@ -54,7 +61,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("9.1", "Data ingestion"),
     Section("9.2", "Model training"),
     Section("9.3", "Model serving"),
-    Section("9.4", "End-to-end workflow"),
+    Section("9.4", "The end-to-end workflow"),
 )
 
 BY_NUMBER = {s.number: s for s in SECTIONS}

@@ -1,4 +1,4 @@
-"""Chapter 9, section 9.4 "End-to-end workflow": one Argo Workflow, written with Hera.
+"""Chapter 9, section 9.4 "The end-to-end workflow": one Argo Workflow, written with Hera.
 
 Claim: one workflow definition runs the whole project. Ingestion is memoized (its cache key is a
 hash of its inputs), three TFJobs train ``cnn``, ``dropout`` and ``batch_norm`` in parallel with

@@ -125,16 +125,17 @@ class Progress:
             print(f"[{self.name} {time.perf_counter() - self.start:6.1f}s] {message}", flush=True)
 
 
+def cell(value: Any) -> str:
+    """One value as the tables show it: floats to 3 significant places, thousands separated."""
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
 def table(rows: Iterable[Sequence[Any]], headers: Sequence[str], title: str | None = None) -> str:
-    """Format rows as a plain-text table (numbers right-aligned, floats to 3 significant places)."""
-
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-        if isinstance(value, int) and not isinstance(value, bool):
-            return f"{value:,}"
-        return str(value)
-
+    """Format rows as a plain-text table (numbers right-aligned, :func:`cell` for each value)."""
     body = [[cell(v) for v in row] for row in rows]
     widths = [
         max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)

@@ -3,7 +3,7 @@
 Each ``steps`` group starts its members together and waits for all of them; a ``dag`` starts a
 task as soon as what it ``depends`` on has finished. Script and container steps are subprocesses
 (the Python of this environment stands in for the image's), a TFJob resource step is a
-:class:`~dmlp.launch.cluster.LocalCluster`. Every node gets a record (phase, start, end,
+:class:`~dmlp.launch.tfcluster.LocalCluster`. Every node gets a record (phase, start, end,
 attempts, outputs, cache hit) and a progress line when it starts and when it ends.
 """
 
@@ -732,7 +732,8 @@ class Engine:
         return code, stdout, stderr
 
     def run_resource(self, t, record, scope):
-        from dmlp.launch.cluster import ClusterTimeout, LocalCluster, TaskFailed, cluster_spec
+        from dmlp.launch.supervisor import ClusterTimeout, TaskFailed
+        from dmlp.launch.tfcluster import LocalCluster, cluster_spec
 
         resource = t["resource"]
         try:

@@ -31,7 +31,7 @@ from chapters.ch03_distributed_training import parameter_server as ps
 from chapters.ch03_distributed_training import raw_tf
 from dmlp.example import cli
 from dmlp.example.bench import case
-from dmlp.launch.cluster import LocalCluster, cluster_spec
+from dmlp.launch.tfcluster import LocalCluster, cluster_spec
 
 RAW = "chapters.ch03_distributed_training.raw_tf"
 CASES = {"MWMS 2 workers": (2, 0), "PS 2 ps + 2 workers": (2, 2)}

@@ -24,7 +24,7 @@ from chapters.common.models import build_model
 from dmlp.example import cli, report
 from dmlp.example.settings import option
 from dmlp.example.tf_setup import tf as import_tf
-from dmlp.launch.cluster import LocalCluster, cluster_spec, is_chief
+from dmlp.launch.tfcluster import LocalCluster, cluster_spec, is_chief
 
 MODULE = "chapters.ch03_distributed_training.collective_communication"
 

@@ -30,7 +30,8 @@ from dmlp.example import cli
 from dmlp.example.errors import UsageError
 from dmlp.example.settings import option
 from dmlp.example.tf_setup import tf as import_tf
-from dmlp.launch.cluster import LocalCluster, TaskFailed, cluster_spec
+from dmlp.launch.supervisor import TaskFailed
+from dmlp.launch.tfcluster import LocalCluster, cluster_spec
 
 
 def backup_and_restore(backup_dir: str):

@@ -27,7 +27,7 @@ from chapters.common.models import build_model
 from dmlp.example import cli
 from dmlp.example.settings import option
 from dmlp.example.tf_setup import tf as import_tf
-from dmlp.launch.cluster import LocalCluster, cluster_spec
+from dmlp.launch.tfcluster import LocalCluster, cluster_spec
 
 MODULE = "chapters.ch03_distributed_training.parameter_server"
 

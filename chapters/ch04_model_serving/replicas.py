@@ -1,7 +1,7 @@
 """Start model servers as local processes on free 127.0.0.1 ports (chapter 4's examples and tests).
 
 Each replica is ``python -m chapters.ch04_model_serving.server`` (the same program as the
-Deployment's container), started through :class:`dmlp.launch.cluster.ProcessGroup`, so every
+Deployment's container), started through :class:`dmlp.launch.supervisor.ProcessGroup`, so every
 server is killed when the block ends, whatever happens.
 """
 
@@ -14,7 +14,7 @@ import requests
 
 from chapters.ch04_model_serving.client import predict_url
 from chapters.ch04_model_serving.served import DEFAULT_MODEL_NAME
-from dmlp.launch.cluster import ProcessGroup, TaskFailed, free_ports
+from dmlp.launch.supervisor import ProcessGroup, TaskFailed, free_ports
 
 SERVER = "chapters.ch04_model_serving.server"
 

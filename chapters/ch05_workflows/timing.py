@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dmlp.argo.engine import NodeRecord, WorkflowResult
+from dmlp.argo.records import NodeRecord, WorkflowResult
 from dmlp.argo.spec import task_needs
 from dmlp.example import cli
 

@@ -19,7 +19,7 @@ from chapters.common.flags import DataSettings
 from dmlp.example import cli, report
 from dmlp.example.settings import option
 from dmlp.example.tf_setup import tf as import_tf
-from dmlp.launch.cluster import is_chief, task_from_env
+from dmlp.launch.tfcluster import is_chief, task_from_env
 
 
 def train(settings: "Settings") -> dict:

@@ -29,7 +29,7 @@ from typing import Any
 
 from chapters.common.flags import TrainSettings
 from dmlp.example.settings import Settings, option
-from dmlp.launch.cluster import task_from_env
+from dmlp.launch.tfcluster import task_from_env
 
 Task = tuple[str, int, dict]  # (task type, task index, cluster spec) as TF_CONFIG names them
 

@@ -27,7 +27,7 @@ from chapters.project.data_pipeline import ingest, training_dataset
 from dmlp.example import cli, report
 from dmlp.example.settings import option
 from dmlp.example.tf_setup import tf as import_tf
-from dmlp.launch.cluster import LocalCluster, cluster_spec, is_chief
+from dmlp.launch.tfcluster import LocalCluster, cluster_spec, is_chief
 
 MODULE = "chapters.project.model_training"
 

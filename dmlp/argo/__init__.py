@@ -31,12 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from dmlp.argo.cache import MemoCache
-from dmlp.argo.engine import (
+from dmlp.argo.engine import Engine
+from dmlp.argo.records import (
     ROW_HEADERS,
-    Engine,
     NodeRecord,
     WorkflowFailed,
     WorkflowResult,
+    print_summary,
 )
 from dmlp.argo.spec import UnsupportedWorkflow, check, load, workflow_name
 from dmlp.example import cli
@@ -130,8 +131,3 @@ class _Log:
     def __call__(self, message: str) -> None:
         with self.lock:
             self.progress(message)
-
-
-def print_summary(result: WorkflowResult, title: str | None = None) -> None:
-    """The per-step table: phase, start, end, seconds, attempts, note."""
-    cli.print_table(result.rows(), ROW_HEADERS, title or f"Workflow {result.name}: {result.phase}")

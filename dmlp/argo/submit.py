@@ -19,22 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dmlp.argo import WorkflowFlags
+from dmlp.argo.records import FAILED, WORKFLOW_DONE, WorkflowFailed
 from dmlp.example import cli
 from dmlp.example.errors import UsageError
 from dmlp.example.settings import option
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "workflows"
-DONE = ("Succeeded", "Failed", "Error")
 STEP_TYPES = ("Pod", "Resource", "Skipped", "Suspend", "Container")
 WORKFLOW_LABEL = "workflows.argoproj.io/workflow"
 NODE_ANNOTATION = "workflows.argoproj.io/node-id"
 TFJOB_LABEL = "training.kubeflow.org/job-name"
 LOG_LINES = 30
 REQUEST = {"_request_timeout": 30}  # seconds: no API call may hang the script
-
-
-class WorkflowFailed(RuntimeError):
-    """The workflow ended Failed or Error; the message names the failed steps."""
 
 
 class FollowTimeout(RuntimeError):
@@ -155,7 +151,7 @@ def follow(
                 note = f"  {node['message']}" if node.get("message") else ""
                 say(f"{label:<32} {phase}{note}")
         phase = (current.get("status") or {}).get("phase")
-        if phase in DONE:
+        if phase in WORKFLOW_DONE:
             return Followed(current, clock() - start, lines)
         if clock() - start > timeout:
             running = [
@@ -173,7 +169,7 @@ def follow(
 def failure_logs(core, custom, namespace: str, workflow: dict, lines: int = LOG_LINES) -> list[str]:
     """For each failed step: its message and the last ``lines`` of its pod's (or TFJob's) logs."""
     name = workflow["metadata"]["name"]
-    failed = [n for n in steps(workflow) if n.get("phase") in ("Failed", "Error")]
+    failed = [n for n in steps(workflow) if n.get("phase") in FAILED]
     if not failed:
         return []
     pods = core.list_namespaced_pod(

@@ -13,7 +13,7 @@ from chapters.ch04_model_serving.client import predict
 from chapters.ch04_model_serving.inference import to_instances
 from chapters.ch04_model_serving.replicas import ServerReplicas, is_ready
 from chapters.common.data import synthetic_split
-from dmlp.launch.cluster import ProcessGroup, free_ports
+from dmlp.launch.supervisor import ProcessGroup, free_ports
 
 ROUTER = "chapters.ch04_model_serving.router"
 

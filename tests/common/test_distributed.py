@@ -11,7 +11,7 @@ import pytest
 
 from chapters.common import distributed as dist
 from dmlp.example.errors import UsageError
-from dmlp.launch.cluster import tf_config
+from dmlp.launch.tfcluster import tf_config
 
 
 def test_without_tf_config_i_launch_with_it_i_am_one_task(monkeypatch):

@@ -5,7 +5,8 @@ import yaml
 from kubernetes.client import V1ObjectMeta, V1Pod, V1PodList
 from kubernetes.client.exceptions import ApiException
 
-from dmlp.argo import submit
+from dmlp import argo
+from dmlp.argo import records, submit
 from dmlp.example.errors import UsageError
 from tests.conftest import ROOT
 
@@ -130,6 +131,12 @@ def test_a_failed_step_prints_its_message_and_pod_log_and_raises(capsys):
     out = capsys.readouterr().out
     assert "== heads Failed: Error (exit code 1)" in out
     assert "ValueError: boom" in out and core.read == [("coinflip-echo-123", "main")]
+
+
+def test_the_cluster_and_the_local_runner_share_one_failure_and_one_phase_vocabulary():
+    assert submit.WorkflowFailed is argo.WorkflowFailed is records.WorkflowFailed
+    assert set(records.WORKFLOW_DONE) < set(records.DONE)  # a workflow is never Skipped
+    assert set(records.FAILED) < set(records.WORKFLOW_DONE)
 
 
 def test_a_failed_tfjob_step_prints_the_logs_of_the_tfjob_it_owns():

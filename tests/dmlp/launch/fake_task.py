@@ -1,6 +1,9 @@
 """A stand-in task for launcher tests (no TensorFlow): behaves as FAKE_<task> says.
 
-ok       print TF_CONFIG and exit 0          fail   print a line and exit 3
+Its name comes from TF_CONFIG (a LocalCluster task, which first prints it) or from ``--task
+NAME`` (a bare ProcessGroup task); every task then prints its ARGS.
+
+ok       exit 0                              fail   print a line and exit 3
 hang     sleep forever (with a grandchild)    slow   sleep 2 s, then exit 0
 noisy    print TensorFlow-style log lines     tmp    write a file in its TMPDIR, print the path
 """
@@ -11,10 +14,14 @@ import subprocess
 import sys
 import time
 
-config = json.loads(os.environ["TF_CONFIG"])
-name = f"{config['task']['type']}-{config['task']['index']}"
+raw = os.environ.get("TF_CONFIG")
+if raw:  # a task of a LocalCluster
+    config = json.loads(raw)
+    name = f"{config['task']['type']}-{config['task']['index']}"
+    print(f"TF_CONFIG {raw}", flush=True)
+else:  # a task of a bare ProcessGroup, named by --task NAME
+    name = sys.argv[sys.argv.index("--task") + 1]
 behaviour = os.environ.get(f"FAKE_{name.replace('-', '_').upper()}", "ok")
-print(f"TF_CONFIG {os.environ['TF_CONFIG']}", flush=True)
 print(f"ARGS {' '.join(sys.argv[1:])}", flush=True)
 if behaviour == "noisy":
     print(

@@ -1,23 +1,22 @@
-"""Run a TensorFlow cluster of N processes on this machine (introduced in chapter 3).
+"""Start processes on this machine and never leave one behind (introduced in chapter 3).
 
-On Kubernetes the Training Operator starts one pod per task and gives each a ``TF_CONFIG``
-environment variable naming the cluster and the task. :class:`LocalCluster` does the same on a
-laptop: it picks free localhost ports, builds every task's ``TF_CONFIG``, starts each task as a
-subprocess running the *same module* the TFJob runs, prefixes each output line with the task name,
-waits with a timeout, and always cleans up: every child is killed (its whole process group) on
-error, timeout, Ctrl-C, SIGTERM or a failing test, and on Linux a child also dies with its parent.
+The one place that starts a child process for the examples, the local TF cluster
+(:mod:`dmlp.launch.tfcluster`) and the local workflow runner (:mod:`dmlp.argo`). Every child:
 
-    spec = cluster_spec(num_workers=2)
-    with LocalCluster(spec, "chapters.ch03_distributed_training.collective_communication",
-                      ["--num-epochs", "2"]) as cluster:
-        codes = cluster.wait(timeout=300)       # TaskFailed / ClusterTimeout on trouble
+* runs in a session of its own, so :func:`signal_group` reaches its whole process group
+  (the grandchildren it starts too);
+* dies with its parent on Linux (``PR_SET_PDEATHSIG``), even when the parent is SIGKILLed;
+* is killed and reaped by :func:`kill` on error, timeout, Ctrl-C or SIGTERM.
+
+:class:`ProcessGroup` supervises named tasks ``python -m module ...``: it echoes each output line
+with the task's name, waits with a timeout, fails fast with :class:`TaskFailed`, and kills every
+task when its ``with`` block ends. :func:`free_ports` picks localhost ports for them.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -32,9 +31,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from dmlp.example import report, tf_setup
-from dmlp.example.errors import UsageError
-
-TASK_TYPES = ("chief", "worker", "ps", "evaluator")
 
 
 class TaskFailed(RuntimeError):
@@ -55,6 +51,39 @@ class ClusterTimeout(RuntimeError):
     """The tasks did not finish in time; every task has been killed."""
 
 
+# ---------------------------------------------------------------------------- one process
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec (Linux only)
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def start(command: Sequence[str], **popen) -> subprocess.Popen:
+    """``subprocess.Popen(command, **popen)`` in a new process group that dies with this process."""
+    return subprocess.Popen(
+        list(command),
+        start_new_session=True,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        **popen,
+    )
+
+
+def signal_group(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` to the process's whole group (nothing if it is gone already)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)
+
+
+def kill(process: subprocess.Popen, wait: float = 10.0) -> None:
+    """SIGKILL the process's whole group and reap the process (waiting ``wait`` s at most)."""
+    signal_group(process)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=wait)
+
+
 def free_ports(count: int, host: str = "localhost") -> list[int]:
     """``count`` distinct TCP ports that were free a moment ago (held open together)."""
     socks = []
@@ -69,47 +98,7 @@ def free_ports(count: int, host: str = "localhost") -> list[int]:
             s.close()
 
 
-def cluster_spec(
-    num_workers: int = 2,
-    num_ps: int = 0,
-    chief: bool = False,
-    evaluator: bool = False,
-    host: str = "localhost",
-) -> dict[str, list[str]]:
-    """A cluster spec with free localhost ports, e.g. ``{"worker": ["localhost:4242", ...]}``."""
-    if num_workers < 1:
-        raise UsageError(f"num_workers must be at least 1, got {num_workers}")
-    if num_ps < 0:
-        raise UsageError(f"num_ps must be 0 or more, got {num_ps}")
-    if num_ps and not chief:
-        raise UsageError("a parameter-server cluster needs a chief (the coordinator)")
-    sizes = {"chief": int(chief), "worker": num_workers, "ps": num_ps}
-    ports = iter(free_ports(sum(sizes.values()), host))
-    spec = {kind: [f"{host}:{next(ports)}" for _ in range(n)] for kind, n in sizes.items() if n}
-    if evaluator:  # the evaluator is not part of the cluster proper (TF's own convention)
-        spec["evaluator"] = [f"{host}:{free_ports(1, host)[0]}"]
-    return spec
-
-
-def tf_config(spec: dict[str, list[str]], task_type: str, task_index: int) -> str:
-    """The ``TF_CONFIG`` JSON for one task, exactly as the Training Operator writes it."""
-    if task_type not in spec or not 0 <= task_index < len(spec[task_type]):
-        raise UsageError(f"no task {task_type}-{task_index} in cluster {sorted(spec)}")
-    cluster = {k: v for k, v in spec.items() if k != "evaluator"}
-    return json.dumps({"cluster": cluster, "task": {"type": task_type, "index": task_index}})
-
-
-def tasks_of(spec: dict[str, list[str]]) -> list[str]:
-    """Task names in start order: ps first (they serve variables), chief, workers, evaluator."""
-    order = ("ps", "chief", "worker", "evaluator")
-    return [f"{kind}-{i}" for kind in order for i in range(len(spec.get(kind, [])))]
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec (Linux only)
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+# ---------------------------------------------------------------------------- named tasks
 
 
 @dataclass
@@ -193,7 +182,7 @@ class ProcessGroup:
         # when the launcher removes the scratch folder.
         env = {**self.env, **self.task_env(name), "PYTHONUNBUFFERED": "1", "TMPDIR": tmp}
         extra = list(self.extra_args(name)) if self.extra_args else []
-        process = subprocess.Popen(
+        process = start(
             [sys.executable, "-m", self.module, *self.args, *extra],
             env=env,
             stdout=subprocess.PIPE,
@@ -201,8 +190,6 @@ class ProcessGroup:
             stdin=subprocess.DEVNULL,
             text=True,
             bufsize=1,
-            start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         task = _Task(name, process)
         task.reader = threading.Thread(target=self._pump, args=(task,), daemon=True)
@@ -226,9 +213,7 @@ class ProcessGroup:
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` (default SIGKILL, like a node failure) to a task's process group."""
-        task = self.tasks[name]
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(task.process.pid, sig)
+        signal_group(self.tasks[name].process, sig)
 
     def stop(self) -> None:
         """Kill every task still running and reap it (idempotent)."""
@@ -290,30 +275,7 @@ class ProcessGroup:
             return [line for t, line in self.output if task is None or t == task]
 
 
-class LocalCluster(ProcessGroup):
-    """Every task of a TF cluster ``spec`` as a process of ``module``, each with its ``TF_CONFIG``.
-
-    ``tasks`` limits which tasks start (default all, parameter servers first).
-    """
-
-    def __init__(
-        self,
-        spec: dict[str, list[str]],
-        module: str,
-        args: Sequence[str] = (),
-        *,
-        tasks: Iterable[str] | None = None,
-        **kwargs,
-    ):
-        super().__init__(
-            module, args, names=tasks if tasks is not None else tasks_of(spec), **kwargs
-        )
-        self.spec = spec
-
-    def task_env(self, name: str) -> dict[str, str]:
-        kind, index = name.rsplit("-", 1)
-        return {"TF_CONFIG": tf_config(self.spec, kind, int(index))}
-
+# ---------------------------------------------------------------------------- library noise
 
 # What TensorFlow and gRPC print on their own, beyond the start-up chatter that tf_setup knows:
 # C++ error lines and the continuation lines of gRPC errors, which a killed peer (section 3.4)
@@ -334,25 +296,3 @@ _GRPC_NOISE = re.compile(
 def is_noise(line: str) -> bool:
     """A line TensorFlow or gRPC printed by itself, not the program."""
     return tf_setup.is_noise(line) or _GRPC_NOISE.search(line) is not None
-
-
-def task_from_env() -> tuple[str, int, dict] | None:
-    """``(task_type, task_index, cluster)`` from ``TF_CONFIG``, or ``None`` when not set."""
-    raw = os.environ.get("TF_CONFIG")
-    if not raw:
-        return None
-    try:
-        config = json.loads(raw)
-        task = config["task"]
-        return str(task["type"]), int(task["index"]), dict(config["cluster"])
-    except (ValueError, KeyError, TypeError) as err:
-        raise UsageError(
-            f"TF_CONFIG is not valid ({type(err).__name__}: {err}): {raw[:200]}"
-        ) from None
-
-
-def is_chief(task_type: str, task_index: int, cluster: dict) -> bool:
-    """The chief writes checkpoints and models: the ``chief`` task, or worker 0 without one."""
-    if "chief" in cluster:
-        return task_type == "chief"
-    return task_type == "worker" and task_index == 0

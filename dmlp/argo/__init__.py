@@ -4,7 +4,7 @@ No library runs Argo (or Hera) workflows without a cluster, so this small runner
 features the book's workflow patterns use::
 
     from dmlp import argo
-    result = workflow.run(w, arguments={"out": "out/ch05"}, cache_dir="out/ch05/cache")
+    result = argo.run(w, arguments={"out": "out/ch05"}, cache_dir="out/ch05/cache")
     result.raise_for_status()          # WorkflowFailed names the failing step and its cause
     for node in result.leaves(): print(node.name, node.phase, node.started, node.finished)
 

@@ -1,94 +1,135 @@
 """Run a ``dag`` template: each task starts as soon as what it depends on has finished.
 
-``dependencies`` wait for the named tasks to succeed (or be skipped); ``depends`` is Argo's
-enhanced logic (``a.Succeeded || b.Failed``, ``c.AnySucceeded``, ...). A task whose condition is
-false is recorded as Omitted. The DAG fails if a task failed that no other task's ``depends``
-handles (``.Failed``, ``.Errored``, ``.AllFailed``), as Argo's ``assessDAGPhase`` decides.
+As Argo v4.1.2 does it (``workflow/controller/dag.go``):
+
+* ``dependencies: [a, b]`` means ``depends: a && b``; a bare ``a`` means
+  ``(a.Succeeded || a.Skipped || a.Daemoned)``; ``.AnySucceeded`` and ``.AllFailed`` look at
+  the items of a fan-out (false for a task without a loop), ``.AllFailed`` at Failed items only
+  (``evaluateDependsLogic``);
+* a task whose ``depends`` is false is Omitted; a task whose ``when`` cannot be evaluated is
+  Error, and the other tasks carry on (``executeDAGTask``);
+* only the targets (``dag.target``, else every task no other task depends on) and the tasks they
+  depend on run;
+* the DAG's phase comes from the branches that reach its targets (:mod:`dmlp.argo.graph`), with
+  ``failFast`` (default true) as in ``assessDAGPhase``.
 """
 
 from __future__ import annotations
 
 import threading
 
-from dmlp.argo import expr, spec, steps
+from dmlp.argo import expr, graph, spec, steps
 from dmlp.argo.records import FAILED, NodeRecord
+
+_RESULT_PHASE = {"Errored": "Error"}  # a depends result and the node phase it tests
 
 
 def run_dag(engine, t: dict, record: NodeRecord, scope: dict):
     """``(phase, message, outputs)`` of a DAG template; ``engine`` runs the tasks."""
-    ledger = engine.ledger
-    record.phase = "Running"
+    ledger, nodes = engine.ledger, engine.ledger.nodes
+    record.phase, record.children, record.outbound = "Running", [], []
     scope = dict(scope)
+    slots = engine.boundary_slots(t)
     tasks = {task["name"]: task for task in t["dag"]["tasks"]}
     needs = {name: spec.task_needs(task) for name, task in tasks.items()}
-    handled = {
-        name.split(".")[0]
-        for task in tasks.values()
-        for name in str(task.get("depends", "")).replace("(", " ").replace(")", " ").split()
-        if name.endswith((".Failed", ".Errored", ".AllFailed"))
-    }
+    targets = spec.dag_targets(t["dag"])
+    wanted = spec.with_ancestors(targets, needs)
     done: dict[str, NodeRecord] = {}
-    pending = list(tasks)
+    pending = [name for name in tasks if name in wanted]
     running: dict[str, threading.Thread] = {}
     outcome: dict[str, NodeRecord] = {}
-    limit = t.get("parallelism")
     changed = threading.Event()
 
     def state(name: str, result: str) -> bool:
         node = done[name]
-        phase = node.phase
-        mapping = {"Errored": "Error"}
-        kids = ledger.children(node.id)
-        if result == "AnySucceeded":
-            return any(k.phase == "Succeeded" for k in kids) or phase == "Succeeded"
-        if result == "AllFailed":
-            return bool(kids) and all(k.phase in FAILED for k in kids)
+        if result in ("AnySucceeded", "AllFailed"):
+            kids = [nodes[c].phase for c in node.children] if node.type == "TaskGroup" else []
+            if result == "AnySucceeded":
+                return "Succeeded" in kids
+            return bool(kids) and all(phase == "Failed" for phase in kids)
         if result == "Daemoned":
             return False
-        return phase == mapping.get(result, result)
+        return node.phase == _RESULT_PHASE.get(result, result)
+
+    def place(name: str, node: NodeRecord) -> None:
+        """Record the task's node, after the outbound nodes of what it depends on."""
+        deps = needs[name]
+        before = [o for d in deps for o in graph.outbound(nodes, done[d].id)]
+        graph.follow(nodes, before if deps else [record.id], node.id)
+        done[name] = node
+
+    def not_run(name: str, phase: str, message: str) -> None:
+        task = tasks[name]
+        node = ledger.new_node(f"{record.id}.{name}", name, task["template"], "Skipped", record.id)
+        place(name, ledger.finish(node, phase, message))
+        steps.publish(engine, scope, "tasks", task, [node], looped=False)
 
     def start(name: str) -> None:
         def work() -> None:
             try:
-                outcome[name] = steps.call(engine, tasks[name], record, scope, "tasks")
+                outcome[name] = _run_task(engine, tasks[name], record, scope, slots)
             finally:
                 changed.set()
 
-        thread = threading.Thread(target=work, daemon=True)
-        running[name] = thread
-        thread.start()
+        running[name] = threading.Thread(target=work, daemon=True)
+        running[name].start()
 
-    while pending or running:
-        if engine.cancel.is_set() and not running:
-            break
-        for name in list(pending):
-            if any(dep not in done for dep in needs[name]):
-                continue
-            if limit and len(running) >= int(limit):
-                break
-            pending.remove(name)
-            task = tasks[name]
-            if "depends" in task:
-                go = expr.evaluate_depends(str(task["depends"]), state)
-            else:
-                go = all(state(d, "Succeeded") or state(d, "Skipped") for d in needs[name])
-            if go and not engine.cancel.is_set():
-                start(name)
-            else:
-                node = ledger.new_node(
-                    f"{record.id}.{name}", name, task["template"], "Skipped", record.id
-                )
-                done[name] = ledger.finish(node, "Omitted", "dependencies not satisfied")
+    while True:
+        ready = True
+        while ready and not engine.cancel.is_set():  # a task not run can make others ready
+            ready = [n for n in pending if all(dep in done for dep in needs[n])]
+            for name in ready:
+                pending.remove(name)
+                try:
+                    go = expr.evaluate_depends(_depends(tasks[name]), state)
+                except expr.ExpressionError as err:
+                    not_run(name, "Error", f"depends: {err}")
+                    continue
+                if go:
+                    start(name)
+                else:
+                    not_run(name, "Omitted", "omitted: depends condition not met")
+        if not running:
+            break  # everything that could start has finished (or the run is cancelled)
         changed.wait(0.1)
         changed.clear()
         for name, thread in list(running.items()):
             if not thread.is_alive():
                 thread.join()
                 del running[name]
-                done[name] = outcome[name]
-    failed = [n for name, n in done.items() if n.phase in FAILED and name not in handled]
-    if failed:
-        return "Failed", f"task {failed[0].name!r} {failed[0].phase}: {failed[0].message}", {}
-    if engine.cancel.is_set():
+                place(name, outcome[name])
+    record.outbound = [done[name].id for name in sorted(targets) if name in done]
+    target_ids = {name: f"{record.id}.{name}" for name in targets}
+    cancelled = engine.cancel.is_set()
+    fail_fast = t["dag"].get("failFast", True) is not False
+    phase = graph.dag_phase(nodes, record.id, target_ids, fail_fast, shutdown=cancelled)
+    if cancelled:
         return "Failed", "cancelled", {}
-    return "Succeeded", "", {}
+    if phase == "Succeeded":
+        return "Succeeded", "", {}
+    failed = [n for n in done.values() if n.phase in FAILED]
+    if phase not in FAILED or not failed:  # cannot happen: every wanted task has a node
+        return "Error", f"the DAG's phase could not be decided ({phase})", {}
+    return phase, f"task {failed[0].name!r} {failed[0].phase}: {failed[0].message}", {}
+
+
+def _depends(task: dict) -> str:
+    """The task's ``depends``, or its ``dependencies`` joined by ``&&`` (``ancestry.go``)."""
+    if "depends" in task:
+        return str(task["depends"])
+    return " && ".join(task.get("dependencies") or [])
+
+
+def _run_task(engine, task: dict, record: NodeRecord, scope: dict, slots) -> NodeRecord:
+    """One task whose dependencies allow it: plan its items, then run them."""
+    try:
+        items = steps.plan(task, scope)
+    except steps.CALL_ERRORS as err:
+        ledger = engine.ledger
+        node = ledger.new_node(
+            f"{record.id}.{task['name']}", task["name"], task["template"], "Skipped", record.id
+        )
+        ledger.finish(node, "Error", str(err))
+        steps.publish(engine, scope, "tasks", task, [node], looped=False)
+        return node
+    return steps.call(engine, task, record, items, scope, "tasks", slots)

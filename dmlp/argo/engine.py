@@ -97,6 +97,17 @@ class Engine:
         self.cancel.set()
         self.leaves.stop_all()
 
+    @staticmethod
+    def boundary_slots(t: dict) -> threading.BoundedSemaphore | None:
+        """The slots of a steps or DAG template call's ``parallelism``, shared by all its loops.
+
+        Argo counts a template's running children, pods and nested steps or DAGs alike, against
+        its ``parallelism`` (``checkParallelism`` and ``getActiveChildren`` in
+        ``workflow/controller``): one semaphore per call of the template.
+        """
+        limit = t.get("parallelism")
+        return threading.BoundedSemaphore(int(limit)) if limit else None
+
     def take(self, slots: threading.BoundedSemaphore | None) -> bool:
         """Wait for one of ``slots`` (none: no limit); False if the run is cancelled meanwhile."""
         if slots is None:
@@ -116,8 +127,12 @@ class Engine:
         artifacts: dict[str, str],
         parent: str | None,
         display: str | None = None,
+        slots: threading.BoundedSemaphore | None = None,
     ) -> NodeRecord:
-        """Run one template call to its end (memoized, retried) and return its node."""
+        """Run one template call to its end (memoized, retried) and return its node.
+
+        Each attempt holds one of ``slots``, the calling template's parallelism.
+        """
         t = self.templates[template_name]
         kind = next(k for k in spec.KINDS if k in t)
         node_type = {"steps": "Steps", "dag": "DAG", "resource": "Resource"}.get(kind, "Pod")
@@ -155,7 +170,7 @@ class Engine:
             if self.cancel.is_set():
                 phase, message = "Failed", "cancelled"
                 break
-            phase, message, outputs = self.attempt(t, kind, record, scope, attempt)
+            phase, message, outputs = self.attempt(t, kind, record, scope, attempt, slots)
             record.outputs = outputs
             if phase == "Succeeded":
                 break
@@ -183,7 +198,12 @@ class Engine:
         listed = []
         for p in inputs.get("parameters") or []:
             name = p["name"]
-            if name in parameters:
+            if parameters.get(name) is expr.ABSENT and "value" not in p and "default" not in p:
+                raise UsageError(
+                    f"inputs.parameters.{name}: argument references an absent optional "
+                    "(skipped/omitted node output with no default)"
+                )
+            if name in parameters and parameters[name] is not expr.ABSENT:
                 value = parameters[name]
             elif "value" in p:
                 value = expr.substitute(str(p["value"]), scope)
@@ -204,14 +224,24 @@ class Engine:
                 scope[f"__from.{a['name']}"] = artifacts[a["name"]]
         return scope
 
-    def attempt(self, t, kind, record, scope, attempt):
-        """``(phase, message, outputs)`` of one attempt; a leaf waits for a pod slot first."""
-        if kind == "steps":
-            return steps.run_steps(self, t, record, scope)
-        if kind == "dag":
-            return dag.run_dag(self, t, record, scope)
-        slot = self.pod_slots
-        if not self.take(slot):
+    def attempt(self, t, kind, record, scope, attempt, slots):
+        """``(phase, message, outputs)`` of one attempt, holding one of ``slots``; a leaf
+        also waits for one of the workflow's pod slots."""
+        if not self.take(slots):
+            return "Failed", "cancelled", {}
+        try:
+            if kind == "steps":
+                return steps.run_steps(self, t, record, scope)
+            if kind == "dag":
+                return dag.run_dag(self, t, record, scope)
+            return self.run_leaf(t, kind, record, scope, attempt)
+        finally:
+            if slots is not None:
+                slots.release()
+
+    def run_leaf(self, t, kind, record, scope, attempt):
+        """One attempt of a pod: a script or container process, or a TFJob."""
+        if not self.take(self.pod_slots):
             return "Failed", "cancelled", {}
         try:
             if attempt == 0:
@@ -221,5 +251,5 @@ class Engine:
                 return self.leaves.run_resource(t, record, scope)
             return self.leaves.run_process(t, kind, record, scope, attempt)
         finally:
-            if slot is not None:
-                slot.release()
+            if self.pod_slots is not None:
+                self.pod_slots.release()

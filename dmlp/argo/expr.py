@@ -46,12 +46,20 @@ class ExpressionError(ValueError):
 class MissingVariable(KeyError):
     """A ``{{variable}}`` with no value in scope."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, why: str = ""):
         super().__init__(name)
-        self.name = name
+        self.name, self.why = name, why
 
     def __str__(self) -> str:
-        return f"no value for {{{{{self.name}}}}}"
+        return f"no value for {{{{{self.name}}}}}" + (f": {self.why}" if self.why else "")
+
+
+class _Absent(str):
+    """The value of an output whose node was skipped or omitted and that declares no default."""
+
+
+ABSENT = _Absent("")
+_ABSENT_WHY = "its node was skipped or omitted and the output declares no default"
 
 
 def substitute(text: str, scope: Mapping[str, str], strict: bool = True) -> str:
@@ -66,12 +74,20 @@ def substitute(text: str, scope: Mapping[str, str], strict: bool = True) -> str:
         if name.startswith("="):
             raise ExpressionError(f"expression tags are not supported locally: {match.group(0)}")
         if name in scope:
+            if scope[name] is ABSENT:
+                raise MissingVariable(name, _ABSENT_WHY)
             return str(scope[name])
         if strict:
             raise MissingVariable(name)
         return match.group(0)
 
     return VARIABLE.sub(replace, text)
+
+
+def names_absent(text: str, scope: Mapping[str, str]) -> bool:
+    """True if ``text`` is one ``{{...}}`` naming an absent output (see :data:`ABSENT`)."""
+    match = VARIABLE.fullmatch(text)
+    return bool(match) and scope.get(match.group(1)) is ABSENT
 
 
 # ---------------------------------------------------------------------------- when

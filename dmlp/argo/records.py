@@ -32,7 +32,7 @@ class NodeRecord:
     id: str
     name: str
     template: str
-    type: str  # Pod, Resource, Steps, DAG, TaskGroup, Skipped
+    type: str  # Pod, Resource, Steps, StepGroup, DAG, TaskGroup, Skipped
     phase: str = "Pending"
     started: float | None = None
     finished: float | None = None
@@ -41,6 +41,8 @@ class NodeRecord:
     outputs: dict = field(default_factory=dict)
     cache: str | None = None  # "hit" / "miss" for memoized nodes
     parent: str | None = None
+    children: list[str] = field(default_factory=list)  # the nodes that follow (dmlp.argo.graph)
+    outbound: list[str] = field(default_factory=list)  # a Steps/DAG node: where its branches end
 
     @property
     def duration(self) -> float:

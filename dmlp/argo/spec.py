@@ -169,7 +169,7 @@ def _check_template(t: dict, templates: dict) -> None:
             for step in group or []:
                 _check_call(step, STEP_FIELDS, templates, f"{where}, step {step.get('name')!r}")
     elif kind == "dag":
-        _unknown(t["dag"], {"tasks"}, set(), f"{where} dag")
+        _unknown(t["dag"], {"tasks", "target", "failFast"}, set(), f"{where} dag")
         _check_dag(t, templates, where)
     elif kind in ("script", "container"):
         _check_container(t[kind], kind, where)
@@ -235,7 +235,16 @@ def _check_call(call: dict, fields: set, templates: dict, where: str) -> None:
 
 
 def _check_dag(t: dict, templates: dict, where: str) -> None:
-    tasks = {task.get("name"): task for task in t["dag"].get("tasks") or []}
+    tasks: dict[str, dict] = {}
+    for task in t["dag"].get("tasks") or []:
+        if task.get("name") in tasks:  # Argo's validateDAG: the names must be unique
+            raise UnsupportedWorkflow(f"{where}: two tasks are named {task.get('name')!r}")
+        tasks[task.get("name")] = task
+    for target in dag_targets(t["dag"]):
+        if target not in tasks:
+            raise UnsupportedWorkflow(f"{where}: dag.target names unknown task {target!r}")
+    if not isinstance(t["dag"].get("failFast", True), bool):
+        raise UnsupportedWorkflow(f"{where}: dag.failFast must be true or false")
     edges: dict[str, list[str]] = {}
     for name, task in tasks.items():
         here = f"{where}, task {name!r}"
@@ -262,6 +271,28 @@ def task_needs(task: Mapping[str, Any]) -> list[str]:
     if "depends" in task:
         return expr.depends_names(str(task["depends"]))
     return list(task.get("dependencies") or [])
+
+
+def dag_targets(dag: Mapping[str, Any]) -> list[str]:
+    """The tasks a DAG runs for: ``target`` (names split on spaces), else every task that no
+    other task depends on (``executeDAG``, ``findLeafTaskNames`` in ``dag.go``)."""
+    if dag.get("target"):
+        return str(dag["target"]).split()
+    tasks = dag.get("tasks") or []
+    needed = {need for task in tasks for need in task_needs(task)}
+    return sorted({task.get("name") for task in tasks} - needed)
+
+
+def with_ancestors(targets: list[str], needs: Mapping[str, list[str]]) -> set[str]:
+    """``targets`` and every task they depend on, directly or not."""
+    found: set[str] = set()
+    todo = list(targets)
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo.extend(needs.get(name, []))
+    return found
 
 
 def find_cycle(edges: Mapping[str, list[str]]) -> list[str] | None:

@@ -1,10 +1,16 @@
 """Run a ``steps`` template, and one call of a template from a step or a DAG task.
 
 A ``steps`` template is a list of groups: the groups run in sequence, the members of a group run
-together (each in a thread, within the template's ``parallelism``). One call expands its loop
-(``withItems``/``withParam``: one child node per item, under a TaskGroup node), evaluates its
-``when``, substitutes its arguments and runs the template through the engine; its outputs are
-then published to the caller's scope as ``steps.<name>.outputs...`` (or ``tasks.<name>...``).
+together (each in a thread). A call first *plans* its nodes (:func:`plan`): its loop
+(``withItems``/``withParam``) gives one node per item, each item's ``when`` decides whether it
+runs, and its arguments are substituted; then the nodes run through the engine, a loop's items
+under a TaskGroup node. Its outputs are then published to the caller's scope as
+``steps.<name>.outputs...`` (or ``tasks.<name>...``), a loop's aggregated as Argo does.
+
+As in Argo's ``executeStepGroup`` (``workflow/controller/steps.go``), a group whose loop cannot be
+expanded starts nothing and ends Error; a ``when`` that cannot be evaluated makes its step Error,
+starts no step after it in the group and ends the group Error; a group with a Failed or Error
+step ends Failed; and a steps template ends Failed at its first unsuccessful group.
 
 Each function takes the :class:`~dmlp.argo.engine.Engine` running the workflow as ``engine``.
 """
@@ -13,31 +19,89 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass, field
 from typing import Any
 
-from dmlp.argo import expr
+from dmlp.argo import expr, graph
 from dmlp.argo.records import FAILED, NodeRecord
 from dmlp.example.errors import UsageError
+
+CALL_ERRORS = (UsageError, expr.MissingVariable, expr.ExpressionError)
+
+
+@dataclass
+class Planned:
+    """One node a step or task becomes (one item of its loop), with its fate decided."""
+
+    name: str  # display name: "train", or "train(0:cnn)" for an item
+    scope: dict
+    skip: str = ""  # why it is skipped: its `when` evaluated false
+    error: str = ""  # why it cannot run: a `when` or an argument that cannot be read
+    parameters: dict = field(default_factory=dict)
+    artifacts: dict = field(default_factory=dict)
 
 
 def run_steps(engine, t: dict, record: NodeRecord, scope: dict):
     """``(phase, message, outputs)`` of a steps template: its groups one after the other."""
-    record.phase = "Running"
+    nodes = engine.ledger.nodes
+    record.phase, record.children, record.outbound = "Running", [], []
+    slots = engine.boundary_slots(t)
     scope = dict(scope)
-    for group in t["steps"] or []:
-        nodes = in_parallel(
-            engine, [(lambda c=c: call(engine, c, record, scope, "steps")) for c in group], record
+    before = [record.id]
+    for i, group in enumerate(t["steps"] or []):
+        sg = engine.ledger.new_node(
+            f"{record.id}[{i}]", f"[{i}]", t["name"], "StepGroup", record.id, running=True
         )
-        failed = [n for n in nodes if n.phase in FAILED]
-        if failed:
-            return (
-                "Failed",
-                f"step {failed[0].name!r} {failed[0].phase}: {failed[0].message}",
-                {},
-            )
+        graph.follow(nodes, before, sg.id)
+        phase, message = _run_group(engine, group or [], sg, record, scope, slots)
+        engine.ledger.finish(sg, phase, message, quiet=True)
+        record.outbound = list(sg.children)
+        if phase in FAILED:
+            return "Failed", message, {}
         if engine.cancel.is_set():
             return "Failed", "cancelled", {}
+        before = graph.after_steps_group(nodes, sg.id)
     return "Succeeded", "", {}
+
+
+def _run_group(engine, group: list, sg: NodeRecord, record: NodeRecord, scope: dict, slots):
+    """``(phase, message)`` of one group of steps, started in order as ``executeStepGroup`` does."""
+    planned = []
+    for step in group:
+        try:
+            planned.append((step, plan(step, scope)))
+        except CALL_ERRORS as err:
+            return "Error", f"step {step['name']!r}: {err}"
+    started, error = [], None
+    for step, items in planned:
+        kept = []
+        for item in items:
+            kept.append(item)
+            if item.error:
+                error = f"step {item.name!r} Error: {item.error}"
+                break
+        started.append((step, kept))
+        if error:
+            break
+    jobs = [
+        (lambda s=s, k=k: call(engine, s, record, k, scope, "steps", slots)) for s, k in started
+    ]
+    ran = []
+    for node in in_parallel(engine, jobs):
+        items = [engine.ledger.nodes[c] for c in node.children] if _looped(node) else [node]
+        for item in items:
+            graph.follow(engine.ledger.nodes, [sg.id], item.id)
+        ran += items
+    if error:
+        return "Error", error
+    failed = [n for n in ran if n.phase in FAILED]
+    if failed:
+        return "Failed", f"step {failed[0].name!r} {failed[0].phase}: {failed[0].message}"
+    return "Succeeded", ""
+
+
+def _looped(node: NodeRecord) -> bool:
+    return node.type == "TaskGroup"
 
 
 def expand(call: dict, scope: dict) -> list[tuple[str, dict]]:
@@ -51,7 +115,7 @@ def expand(call: dict, scope: dict) -> list[tuple[str, dict]]:
         except ValueError:
             items = None
         if not isinstance(items, list):
-            raise UsageError(f"withParam of {call['name']!r} is not a JSON list: {raw[:80]}")
+            raise UsageError(f"withParam value could not be parsed as a JSON list: {raw[:80]}")
     else:
         return [(call["name"], scope)]
     out = []
@@ -69,93 +133,110 @@ def expand(call: dict, scope: dict) -> list[tuple[str, dict]]:
     return out
 
 
-def call(engine, call: dict, parent: NodeRecord, scope: dict, prefix: str) -> NodeRecord:
-    """Run one step/task (its loop, its ``when``) and publish its outputs under ``prefix``."""
+def plan(call: dict, scope: dict) -> list[Planned]:
+    """The nodes of one step/task: its items, each with its ``when`` and its arguments.
+
+    A loop that cannot be expanded raises (the caller records the error).
+    """
+    out = []
+    for name, item_scope in expand(call, scope):
+        item = Planned(name, item_scope)
+        out.append(item)
+        if "when" in call:
+            try:
+                condition = expr.substitute(str(call["when"]), item_scope)
+                go = expr.evaluate_when(condition)
+            except (expr.MissingVariable, expr.ExpressionError) as err:
+                item.error = f"when: {err}"
+                continue
+            if not go:
+                item.skip = f"when '{condition}' evaluated false"
+                continue
+        try:
+            item.parameters, item.artifacts = _arguments(call, item_scope)
+        except (expr.MissingVariable, expr.ExpressionError) as err:
+            item.error = f"arguments: {err}"
+    return out
+
+
+def _arguments(call: dict, scope: dict) -> tuple[dict, dict]:
+    """The call's arguments, substituted; one that names an absent output stays absent.
+
+    An argument that is exactly ``{{...}}`` naming the output of a skipped or omitted node that
+    declares no default is :data:`~dmlp.argo.expr.ABSENT`: the input's own default applies
+    (``markAbsentOptionalArgs`` in ``workflow/controller/scope.go``, ``ProcessArgs``).
+    """
+    arguments = call.get("arguments") or {}
+    params = {}
+    for p in arguments.get("parameters") or []:
+        value = str(p.get("value", ""))
+        absent = expr.names_absent(value, scope)
+        params[p["name"]] = expr.ABSENT if absent else expr.substitute(value, scope)
+    arts = {
+        a["name"]: expr.substitute(str(a.get("from", "")), scope)
+        for a in arguments.get("artifacts") or []
+    }
+    return params, arts
+
+
+def launch(engine, call: dict, item: Planned, parent_id: str, id_prefix: str, slots) -> NodeRecord:
+    """Run one planned node: skipped, an error, or its template through the engine."""
     ledger = engine.ledger
-    try:
-        expanded = expand(call, scope)
-    except (UsageError, expr.MissingVariable) as err:
-        node = ledger.new_node(
-            f"{parent.id}.{call['name']}", call["name"], call["template"], "Pod", parent.id
-        )
-        return ledger.finish(node, "Error", str(err))
-    looped = "withItems" in call or "withParam" in call
-    if not looped:
-        node = one(engine, call, parent.id, expanded[0][0], expanded[0][1])
-        publish(scope, prefix, call["name"], [node], looped=False)
+    node_id = f"{id_prefix}.{item.name}"
+    if item.error or item.skip:
+        node = ledger.new_node(node_id, item.name, call["template"], "Skipped", parent_id)
+        return ledger.finish(node, "Error" if item.error else "Skipped", item.error or item.skip)
+    return engine.execute(
+        call["template"], node_id, item.parameters, item.artifacts, parent_id, item.name, slots
+    )
+
+
+def call(
+    engine, call: dict, parent: NodeRecord, items: list[Planned], scope: dict, prefix: str, slots
+) -> NodeRecord:
+    """Run a planned step/task and publish its outputs under ``prefix`` (``steps``/``tasks``).
+
+    A loop's items run together under a TaskGroup node, which ends with the phase of its last
+    unsuccessful item (``executeDAGTask`` in ``dag.go``); a loop over no items is one Skipped
+    node, "Skipped, empty params".
+    """
+    ledger = engine.ledger
+    if "withItems" not in call and "withParam" not in call:
+        node = launch(engine, call, items[0], parent.id, parent.id, slots)
+        publish(engine, scope, prefix, call, [node], looped=False)
+        return node
+    node_id = f"{parent.id}.{call['name']}"
+    if not items:
+        node = ledger.new_node(node_id, call["name"], call["template"], "Skipped", parent.id)
+        ledger.finish(node, "Skipped", "Skipped, empty params")
+        publish(engine, scope, prefix, call, [node], looped=False)
         return node
     group = ledger.new_node(
-        f"{parent.id}.{call['name']}",
-        call["name"],
-        call["template"],
-        "TaskGroup",
-        parent.id,
-        running=True,
+        node_id, call["name"], call["template"], "TaskGroup", parent.id, running=True
     )
     children = in_parallel(
-        engine,
-        [(lambda n=n, s=s: one(engine, call, group.id, n, s, parent.id)) for n, s in expanded],
-        parent,
+        engine, [(lambda i=i: launch(engine, call, i, group.id, parent.id, slots)) for i in items]
     )
-    failed = [c for c in children if c.phase in FAILED]
-    publish(scope, prefix, call["name"], children, looped=True)
-    group.outputs = {"children": [c.id for c in children]}
-    if failed:
-        return ledger.finish(group, "Failed", f"{failed[0].name}: {failed[0].message}", quiet=True)
-    return ledger.finish(group, "Succeeded", "", quiet=True)
+    group.children = [c.id for c in children]
+    publish(engine, scope, prefix, call, children, looped=True)
+    phase, message = "Succeeded", ""
+    for child in children:
+        if child.phase in FAILED:
+            phase, message = child.phase, f"{child.name}: {child.message}"
+    return ledger.finish(group, phase, message, quiet=True)
 
 
-def one(
-    engine, call: dict, parent_id: str, name: str, scope: dict, id_prefix: str | None = None
-) -> NodeRecord:
-    """One node of a call (one item of a loop): its ``when``, its arguments, its template."""
-    ledger = engine.ledger
-    node_id = f"{id_prefix or parent_id}.{name}"
-    if "when" in call:
-        try:
-            condition = expr.substitute(str(call["when"]), scope)
-            go = expr.evaluate_when(condition)
-        except (expr.MissingVariable, expr.ExpressionError) as err:
-            node = ledger.new_node(node_id, name, call["template"], "Pod", parent_id)
-            return ledger.finish(node, "Error", f"when: {err}")
-        if not go:
-            node = ledger.new_node(node_id, name, call["template"], "Skipped", parent_id)
-            return ledger.finish(node, "Skipped", f"when '{condition}' evaluated false")
-    arguments = call.get("arguments") or {}
-    try:
-        params = {
-            p["name"]: expr.substitute(str(p.get("value", "")), scope)
-            for p in arguments.get("parameters") or []
-        }
-        arts = {
-            a["name"]: expr.substitute(str(a.get("from", "")), scope)
-            for a in arguments.get("artifacts") or []
-        }
-    except expr.MissingVariable as err:
-        node = ledger.new_node(node_id, name, call["template"], "Pod", parent_id)
-        return ledger.finish(node, "Error", f"arguments: {err}")
-    return engine.execute(call["template"], node_id, params, arts, parent_id, name)
-
-
-def in_parallel(engine, jobs: list, parent: NodeRecord) -> list[NodeRecord]:
-    """Run ``jobs`` (callables returning records) in threads; the template's parallelism."""
-    t = engine.templates[parent.template]
-    limit = t.get("parallelism")
-    slots = threading.BoundedSemaphore(int(limit)) if limit else None
+def in_parallel(engine, jobs: list) -> list[NodeRecord]:
+    """Run ``jobs`` (callables returning records) in threads, in order of the list."""
     results: list[NodeRecord | None] = [None] * len(jobs)
     errors: list[BaseException] = []
 
     def work(i: int, job) -> None:
-        if not engine.take(slots):
-            return
         try:
             results[i] = job()
         except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
             errors.append(err)
             engine.cancel.set()
-        finally:
-            if slots is not None:
-                slots.release()
 
     threads = [threading.Thread(target=work, args=(i, j), daemon=True) for i, j in enumerate(jobs)]
     for thread in threads:
@@ -168,12 +249,18 @@ def in_parallel(engine, jobs: list, parent: NodeRecord) -> list[NodeRecord]:
     return [r for r in results if r is not None]
 
 
-def publish(scope: dict, prefix: str, name: str, nodes: list, looped: bool) -> None:
-    """Put a call's outputs (a loop's: aggregated as JSON lists) into the caller's ``scope``."""
-    base = f"{prefix}.{name}"
+def publish(engine, scope: dict, prefix: str, call: dict, nodes: list, looped: bool) -> None:
+    """Put a call's outputs (a loop's: aggregated as JSON lists) into the caller's ``scope``.
+
+    A skipped or omitted node gives each declared output parameter its ``valueFrom.default``,
+    or marks it absent (``addSkippedNodeOutputsToScope`` in ``workflow/controller/scope.go``).
+    """
+    base = f"{prefix}.{call['name']}"
     if not looped:
         node = nodes[0]
         outputs = node.outputs or {}
+        if node.phase in ("Skipped", "Omitted") and not outputs:
+            outputs = skipped_outputs(engine.templates[call["template"]])
         if "result" in outputs:
             scope[f"{base}.outputs.result"] = outputs["result"]
         for pname, value in (outputs.get("parameters") or {}).items():
@@ -194,6 +281,15 @@ def publish(scope: dict, prefix: str, name: str, nodes: list, looped: bool) -> N
             [m[pname] for m in maps if pname in m]
         )
     scope[f"{base}.status"] = "Succeeded" if len(ok) == len(nodes) else "Failed"
+
+
+def skipped_outputs(t: dict) -> dict:
+    """The outputs a skipped or omitted node of template ``t`` stands for: declared defaults."""
+    params = {}
+    for p in (t.get("outputs") or {}).get("parameters") or []:
+        value_from = p.get("valueFrom") or {}
+        params[p["name"]] = str(value_from["default"]) if "default" in value_from else expr.ABSENT
+    return {"parameters": params} if params else {}
 
 
 def _text(value: Any) -> str:

@@ -1,0 +1,222 @@
+"""Conformance: the local runner ends a workflow as Argo v4.1.2 would, or refuses it up front.
+
+Small workflows written here, run by :func:`dmlp.argo.run`. Every case names the upstream file and
+function (argoproj/argo-workflows at tag v4.1.2, ``ARGO``) or the documentation page that fixes
+its expected workflow phase, which nodes ran, were skipped or omitted, and their outputs.
+
+Three leaf templates stand for the node phases Argo can give a pod: ``ok`` exits 0 (Succeeded),
+``fail`` exits 1 (Failed: ``inferFailedReason`` in ``workflow/controller/operator.go`` gives a
+main container's non-zero exit Failed), and ``error`` exits 0 without writing its declared output
+parameter (Error: the wait container cannot save it, and a failed wait container is Error there).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dmlp.argo.test_runner import py, run, wf
+
+ARGO = "argo-workflows v4.1.2"
+ASSESS = f"{ARGO} workflow/controller/dag.go assessDAGPhase"
+DAG_TASK = f"{ARGO} workflow/controller/dag.go executeDAGTask"
+DEPENDS = f"{ARGO} workflow/controller/dag.go evaluateDependsLogic"
+STEP_GROUP = f"{ARGO} workflow/controller/steps.go executeStepGroup"
+
+OK = py("ok", "print('ok')")
+FAIL = py("fail", "import sys; sys.exit(1)")
+ERROR = py(
+    "error",
+    "print('no output file')",
+    outputs={"parameters": [{"name": "p", "valueFrom": {"path": "/tmp/p"}}]},
+)
+ECHO = py("echo", "print('{{inputs.parameters.msg}}')", ["msg"])
+EXIT = py("exit", "import sys; sys.exit(int('{{inputs.parameters.n}}'))", ["n"])
+LEAVES = (OK, FAIL, ERROR, ECHO, EXIT)
+ITEM_N = {"parameters": [{"name": "n", "value": "{{item}}"}]}
+
+
+def t(name: str, template: str, depends: str | None = None, **fields) -> dict:
+    """A DAG task (or a step) calling ``template``."""
+    task = {"name": name, "template": template, **fields}
+    if depends is not None:
+        task["depends"] = depends
+    return task
+
+
+def dag(*tasks: dict, **fields) -> dict:
+    """A workflow whose entrypoint ``main`` is a DAG of ``tasks`` over the leaf templates."""
+    return wf({"name": "main", "dag": {"tasks": list(tasks), **fields}}, *LEAVES)
+
+
+def phases(result) -> dict[str, str]:
+    """``{display name: phase}`` of every node below the workflow's own."""
+    return {n.name: n.phase for n in result.nodes.values() if n.id != result.name}
+
+
+# ---------------------------------------------------------------------------- DAG phase
+
+DAG_PHASE = [
+    pytest.param(
+        dag(t("bad", "fail"), t("next", "ok", "bad"), t("cleanup", "ok", "bad.Failed")),
+        "Failed",
+        {"bad": "Failed", "next": "Omitted", "cleanup": "Succeeded"},
+        id=f"omitted target inherits the failed branch: {ASSESS}",
+    ),
+    pytest.param(
+        dag(t("bad", "fail"), t("cleanup", "ok", "bad.Failed")),
+        "Succeeded",
+        {"bad": "Failed", "cleanup": "Succeeded"},
+        id=f"a failure followed by a task that ran is not a failed branch: {ASSESS}",
+    ),
+    pytest.param(
+        dag(t("bad", "fail"), t("cleanup", "ok", "bad.Failed", when="false")),
+        "Failed",
+        {"bad": "Failed", "cleanup": "Skipped"},
+        id=f"a skipped target inherits the failed branch too (Completed() excludes Skipped): {ASSESS}",
+    ),
+    pytest.param(
+        dag(
+            t("a", "echo", withItems=["x", "y"], arguments={"parameters": [
+                {"name": "msg", "value": "{{item}}"}]}),
+            t("b", "fail", "a"), t("h", "ok", "b.Failed||a.Omitted"),
+        ),  # fmt: skip
+        "Succeeded",
+        {"a": "Succeeded", "a(0:x)": "Succeeded", "a(1:y)": "Succeeded", "b": "Failed",
+         "h": "Succeeded"},  # fmt: skip
+        id=f"depends without spaces: {ARGO} workflow/common/ancestry.go GetTaskDependencies",
+    ),
+    pytest.param(
+        dag(
+            t("a", "fail", withItems=[1, 2]),
+            t("b", "ok", withItems=[1]),
+            t("c", "ok", "a.AnySucceeded || b.AnySucceeded"),
+        ),
+        "Succeeded",
+        {"a": "Failed", "a(0:1)": "Failed", "a(1:2)": "Failed", "b": "Succeeded",
+         "b(0:1)": "Succeeded", "c": "Succeeded"},  # fmt: skip
+        id=f"the only target ran: its branch Succeeded, whatever came before: {ASSESS}",
+    ),
+    pytest.param(
+        dag(t("a", "exit", withItems=[0, 1], arguments=ITEM_N), t("h", "ok", "a.AnySucceeded")),
+        "Succeeded",
+        {"a": "Failed", "a(0:0)": "Succeeded", "a(1:1)": "Failed", "h": "Succeeded"},
+        id=f"a handler on AnySucceeded after a fan-out with one failed item: {DEPENDS}, {ASSESS}",
+    ),
+    pytest.param(
+        dag(t("a", "exit", withItems=[0, 1], arguments=ITEM_N), t("h", "ok", "!a.Succeeded")),
+        "Succeeded",
+        {"a": "Failed", "a(0:0)": "Succeeded", "a(1:1)": "Failed", "h": "Succeeded"},
+        id=f"a handler on !A.Succeeded after a fan-out with one failed item: {DEPENDS}",
+    ),
+    pytest.param(
+        dag(t("a", "fail"), t("h", "ok", "a.AllFailed")),
+        "Failed",
+        {"a": "Failed", "h": "Omitted"},
+        id=f"AllFailed is false for a task without a loop: {DEPENDS}",
+    ),
+    pytest.param(
+        dag(t("a", "ok"), t("h", "ok", "a.AnySucceeded")),
+        "Succeeded",
+        {"a": "Succeeded", "h": "Omitted"},
+        id=f"AnySucceeded is false without a loop; the omitted target's branch Succeeded: {ASSESS}",
+    ),
+    pytest.param(
+        dag(t("a", "error", withItems=[1, 2]), t("h", "ok", "a.AllFailed || a.Errored")),
+        "Succeeded",
+        {"a": "Error", "a(0:1)": "Error", "a(1:2)": "Error", "h": "Succeeded"},
+        id=f"a TaskGroup takes its unsuccessful items' phase (Error); AllFailed wants Failed: {DAG_TASK}",
+    ),
+    pytest.param(
+        dag(t("a", "echo", withItems=["true", "maybe"], when="{{item}}",
+              arguments={"parameters": [{"name": "msg", "value": "{{item}}"}]})),  # fmt: skip
+        "Error",
+        {"a": "Error", "a(0:true)": "Succeeded", "a(1:maybe)": "Error"},
+        id=f"a when that is not boolean makes its item Error; the group and DAG Error: {DAG_TASK}",
+    ),
+    pytest.param(
+        dag(t("a", "ok", when="maybe"), t("b", "ok"), t("h", "ok", "a.Errored")),
+        "Succeeded",
+        {"a": "Error", "b": "Succeeded", "h": "Succeeded"},
+        id=f"a task whose when errs is Error and the DAG carries on: {DAG_TASK}",
+    ),
+    pytest.param(
+        dag(t("a", "ok", withParam="[]"), t("b", "ok", "a")),
+        "Succeeded",
+        {"a": "Skipped", "b": "Succeeded"},
+        id=f"a loop over no items is Skipped ('Skipped, empty params'): {DAG_TASK}",
+    ),
+    pytest.param(
+        dag(t("a", "fail"), t("b", "error")),
+        "Failed",
+        {"a": "Failed", "b": "Error"},
+        id=f"failFast (default): the first failed target in name order decides: {ASSESS}",
+    ),
+    pytest.param(
+        dag(t("a", "fail"), t("b", "error"), failFast=False),
+        "Error",
+        {"a": "Failed", "b": "Error"},
+        id=f"failFast false: every target is read, the last failed one decides: {ASSESS}",
+    ),
+    pytest.param(
+        dag(t("a", "ok"), t("b", "ok", "a"), t("c", "fail"), target="b"),
+        "Succeeded",
+        {"a": "Succeeded", "b": "Succeeded"},
+        id=f"dag.target: only the targets and what they depend on run: {ARGO} dag.go executeDAG",
+    ),
+    pytest.param(
+        dag(t("a", "ok", dependencies=[]), t("b", "ok", dependencies=["a"]),
+            t("c", "fail", dependencies=["b"]), t("d", "ok", dependencies=["c"])),  # fmt: skip
+        "Failed",
+        {"a": "Succeeded", "b": "Succeeded", "c": "Failed", "d": "Omitted"},
+        id=f"dependencies is depends joined by &&: {ARGO} workflow/common/ancestry.go",
+    ),
+    pytest.param(
+        wf({"name": "main", "dag": {"tasks": [t("inner", "inner"), t("after", "ok", "inner")]}},
+           {"name": "inner", "dag": {"tasks": [t("bad", "fail"), t("h", "ok", "bad.Failed")]}},
+           *LEAVES),  # fmt: skip
+        "Succeeded",
+        {"inner": "Succeeded", "bad": "Failed", "h": "Succeeded", "after": "Succeeded"},
+        id=f"a nested DAG that handled its failure succeeds, and so does its caller: {ASSESS}",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "phase", "nodes"), DAG_PHASE)
+def test_dag_phase_comes_from_the_branches_of_its_targets(data, phase, nodes):
+    result = run(data)
+    assert result.phase == phase, result.message
+    assert phases(result) == nodes
+
+
+# ---------------------------------------------------------------------------- steps
+
+STEPS = [
+    pytest.param(
+        [[t("a", "ok")], [t("b", "ok", when="maybe"), t("c", "ok")], [t("d", "ok")]],
+        {"a": "Succeeded", "b": "Error"},
+        id=f"a when that is not boolean: the step Error, no step after it, the group Error: {STEP_GROUP}",
+    ),
+    pytest.param(
+        [[t("a", "ok"), t("b", "ok", when="maybe")], [t("d", "ok")]],
+        {"a": "Succeeded", "b": "Error"},
+        id=f"steps before the bad when in its group were started and run: {STEP_GROUP}",
+    ),
+    pytest.param(
+        [[t("a", "error")], [t("b", "ok")]],
+        {"a": "Error"},
+        id=f"a group with an Error step fails the steps template (Failed): {ARGO} steps.go executeSteps",
+    ),
+    pytest.param(
+        [[t("a", "ok", withParam="{{workflow.name}}")], [t("b", "ok")]],
+        {},
+        id=f"a loop that cannot be expanded: nothing of its group starts: {STEP_GROUP}",
+    ),
+]
+
+
+@pytest.mark.parametrize(("groups", "nodes"), STEPS)
+def test_a_steps_template_stops_at_its_first_unsuccessful_group(groups, nodes):
+    result = run(wf({"name": "main", "steps": groups}, *LEAVES))
+    assert result.phase == "Failed", result.message  # executeSteps marks the steps node Failed
+    ran = {k: v for k, v in phases(result).items() if not k.startswith("[")}
+    assert ran == nodes

@@ -53,7 +53,11 @@ class Leaves:
         self.clusters: set[LocalCluster] = set()
 
     def stop_all(self) -> None:
-        """Kill every step process and TFJob cluster still running."""
+        """Kill every step process and TFJob cluster still running.
+
+        Call it after setting ``cancel``: processes are started, and clusters registered, under
+        ``lock`` only while ``cancel`` is clear, so none starts after this has looked.
+        """
         with self.lock:
             processes, clusters = list(self.processes), list(self.clusters)
         for process in processes:
@@ -139,15 +143,17 @@ class Leaves:
         """Run one step's process; ``(exit code or None on timeout, stdout, stderr)``."""
         stdout_path, stderr_path = cwd / "stdout", cwd / "stderr"
         with open(stdout_path, "w") as out, open(stderr_path, "w") as err:
-            process = supervisor.start(
-                line,
-                cwd=str(PROJECT_ROOT),
-                env=env,
-                stdout=out,
-                stderr=err,
-                stdin=subprocess.DEVNULL,
-            )
-            with self.lock:
+            with self.lock:  # stop_all() either sees this process or it never starts
+                if self.cancel.is_set():
+                    return None, "", ""
+                process = supervisor.start(
+                    line,
+                    cwd=str(PROJECT_ROOT),
+                    env=env,
+                    stdout=out,
+                    stderr=err,
+                    stdin=subprocess.DEVNULL,
+                )
                 self.processes.add(process)
             try:
                 begun = time.monotonic()
@@ -201,6 +207,8 @@ class Leaves:
         timeout = self.step_seconds(t)
         group = LocalCluster(cluster, module, line[3:], echo=self.echo)
         with self.lock:
+            if self.cancel.is_set():
+                return "Failed", "cancelled", {}
             self.clusters.add(group)
         try:
             with group:

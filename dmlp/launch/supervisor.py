@@ -54,11 +54,22 @@ class ClusterTimeout(RuntimeError):
 # ---------------------------------------------------------------------------- one process
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec (Linux only)
+def _libc_prctl():
     with contextlib.suppress(Exception):
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    return None
+
+
+# Looked up here, not in the child: a child forked from a threaded parent must not import (a
+# module lock held by another thread at fork time would never be released there).
+_PRCTL = _libc_prctl() if sys.platform == "linux" else None
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec (Linux only)
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def start(command: Sequence[str], **popen) -> subprocess.Popen:

@@ -433,7 +433,11 @@ def test_ctrl_c_kills_every_running_step(tmp_path):
     source = tmp_path / "wf.json"
     source.write_text(json.dumps(wf(fan, hang)))
     code = f"from dmlp import argo; argo.run({str(source)!r}, quiet=True)"
-    runner = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.PIPE)
+    # As a terminal's foreground job: Python turns SIGINT into KeyboardInterrupt only if SIGINT
+    # is not ignored when it starts, and a shell starts background jobs with SIGINT ignored.
+    runner = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.PIPE, preexec_fn=_default_sigint
+    )
     try:
         deadline = time.monotonic() + 60
         while len(pids.read_text().split() if pids.exists() else []) < 2:
@@ -447,6 +451,10 @@ def test_ctrl_c_kills_every_running_step(tmp_path):
     time.sleep(0.5)
     for pid in map(int, pids.read_text().split()):
         assert not _alive(pid), f"step process {pid} survived Ctrl-C"
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _alive(pid: int) -> bool:

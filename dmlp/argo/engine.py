@@ -47,20 +47,42 @@ class Engine:
         limit = wf_spec.get("parallelism")
         self.pod_slots = threading.BoundedSemaphore(int(limit)) if limit else None
         self.scope = {"workflow.name": self.name, "workflow.namespace": "local"}
+        self.arguments = self.workflow_arguments(arguments)
+        for name, value in self.arguments.items():
+            self.scope[f"workflow.parameters.{name}"] = value
+        listed = [{"name": name, "value": value} for name, value in self.arguments.items()]
+        self.scope["workflow.parameters"] = json.dumps(listed, separators=(",", ":"))
+        self.deadline = wf_spec.get("activeDeadlineSeconds")
+
+    def workflow_arguments(self, given: dict[str, Any] | None) -> dict[str, str]:
+        """``spec.arguments.parameters`` with ``given`` over them, as ``argo submit -p`` does.
+
+        A given name replaces the declared parameter's value or is added to the list
+        (``overrideParameters`` in ``workflow/util/util.go``); the list is then the entrypoint's
+        arguments (``operate`` in ``operator.go``), so it also sets the entrypoint's inputs. A name
+        that is neither declared nor an input of the entrypoint would reach nothing: refused.
+        """
+        wf_spec = self.data["spec"]
         declared = {p["name"]: p for p in (wf_spec.get("arguments") or {}).get("parameters") or []}
-        given = {k: str(v) for k, v in (arguments or {}).items()}
-        unknown = set(given) - set(declared)
+        entry = self.templates[wf_spec["entrypoint"]]
+        inputs = [p["name"] for p in (entry.get("inputs") or {}).get("parameters") or []]
+        given = {k: str(v) for k, v in (given or {}).items()}
+        unknown = set(given) - set(declared) - set(inputs)
         if unknown:
             raise UsageError(
-                f"unknown workflow argument(s) {', '.join(sorted(unknown))}; "
-                f"declared: {', '.join(declared) or '(none)'}"
+                f"unknown workflow argument(s) {', '.join(sorted(unknown))}; declared: "
+                f"{', '.join(declared) or '(none)'}; "
+                f"entrypoint inputs: {', '.join(inputs) or '(none)'}"
             )
+        values = {}
         for name, param in declared.items():
-            value = given.get(name, param.get("value", param.get("default")))
-            if value is None:
+            value = given.get(name, param.get("value"))
+            if value is None:  # validateArgumentsValues: a value (or valueFrom) is required
                 raise UsageError(f"workflow argument {name!r} has no value")
-            self.scope[f"workflow.parameters.{name}"] = str(value)
-        self.deadline = wf_spec.get("activeDeadlineSeconds")
+            if param.get("enum") and str(value) not in [str(v) for v in param["enum"]]:
+                raise UsageError(f"workflow argument {name}={value!r}: not one of {param['enum']}")
+            values[name] = str(value)
+        return {**values, **{k: v for k, v in given.items() if k not in declared}}
 
     # -------------------------------------------------------------------- top level
 
@@ -72,7 +94,7 @@ class Engine:
             timer.daemon = True
             timer.start()
         try:
-            root = self.execute(entry, self.name, {}, {}, None)
+            root = self.execute(entry, self.name, dict(self.arguments), {}, None)
         except KeyboardInterrupt:
             self.cancel.set()
             raise

@@ -129,6 +129,11 @@ def check(data: dict) -> dict[str, dict]:
     """Check the whole workflow; return its templates by name, or raise UnsupportedWorkflow."""
     spec = data["spec"]
     _unknown(spec, SPEC_FIELDS, SPEC_CLUSTER_ONLY, "workflow spec")
+    arguments = spec.get("arguments") or {}
+    _unknown(arguments, {"parameters"}, set(), "workflow spec.arguments")
+    for param in arguments.get("parameters") or []:
+        where = f"workflow argument {param.get('name')!r}"
+        _unknown(param, {"name", "value", "default", "enum", "description"}, set(), where)
     templates: dict[str, dict] = {}
     for template in spec.get("templates") or []:
         name = template.get("name")

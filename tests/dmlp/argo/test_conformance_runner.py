@@ -72,17 +72,27 @@ DAG_PHASE = [
         dag(t("bad", "fail"), t("cleanup", "ok", "bad.Failed", when="false")),
         "Failed",
         {"bad": "Failed", "cleanup": "Skipped"},
-        id=f"a skipped target inherits the failed branch too (Completed() excludes Skipped): {ASSESS}",
+        id=f"a skipped target inherits the failed branch too (not Completed()): {ASSESS}",
     ),
     pytest.param(
         dag(
-            t("a", "echo", withItems=["x", "y"], arguments={"parameters": [
-                {"name": "msg", "value": "{{item}}"}]}),
-            t("b", "fail", "a"), t("h", "ok", "b.Failed||a.Omitted"),
-        ),  # fmt: skip
+            t(
+                "a",
+                "echo",
+                withItems=["x", "y"],
+                arguments={"parameters": [{"name": "msg", "value": "{{item}}"}]},
+            ),
+            t("b", "fail", "a"),
+            t("h", "ok", "b.Failed||a.Omitted"),
+        ),
         "Succeeded",
-        {"a": "Succeeded", "a(0:x)": "Succeeded", "a(1:y)": "Succeeded", "b": "Failed",
-         "h": "Succeeded"},  # fmt: skip
+        {
+            "a": "Succeeded",
+            "a(0:x)": "Succeeded",
+            "a(1:y)": "Succeeded",
+            "b": "Failed",
+            "h": "Succeeded",
+        },
         id=f"depends without spaces: {ARGO} workflow/common/ancestry.go GetTaskDependencies",
     ),
     pytest.param(
@@ -92,8 +102,14 @@ DAG_PHASE = [
             t("c", "ok", "a.AnySucceeded || b.AnySucceeded"),
         ),
         "Succeeded",
-        {"a": "Failed", "a(0:1)": "Failed", "a(1:2)": "Failed", "b": "Succeeded",
-         "b(0:1)": "Succeeded", "c": "Succeeded"},  # fmt: skip
+        {
+            "a": "Failed",
+            "a(0:1)": "Failed",
+            "a(1:2)": "Failed",
+            "b": "Succeeded",
+            "b(0:1)": "Succeeded",
+            "c": "Succeeded",
+        },
         id=f"the only target ran: its branch Succeeded, whatever came before: {ASSESS}",
     ),
     pytest.param(
@@ -124,11 +140,18 @@ DAG_PHASE = [
         dag(t("a", "error", withItems=[1, 2]), t("h", "ok", "a.AllFailed || a.Errored")),
         "Succeeded",
         {"a": "Error", "a(0:1)": "Error", "a(1:2)": "Error", "h": "Succeeded"},
-        id=f"a TaskGroup takes its unsuccessful items' phase (Error); AllFailed wants Failed: {DAG_TASK}",
+        id=f"a TaskGroup takes its items' Error; AllFailed wants Failed: {DAG_TASK}",
     ),
     pytest.param(
-        dag(t("a", "echo", withItems=["true", "maybe"], when="{{item}}",
-              arguments={"parameters": [{"name": "msg", "value": "{{item}}"}]})),  # fmt: skip
+        dag(
+            t(
+                "a",
+                "echo",
+                withItems=["true", "maybe"],
+                when="{{item}}",
+                arguments={"parameters": [{"name": "msg", "value": "{{item}}"}]},
+            )
+        ),
         "Error",
         {"a": "Error", "a(0:true)": "Succeeded", "a(1:maybe)": "Error"},
         id=f"a when that is not boolean makes its item Error; the group and DAG Error: {DAG_TASK}",
@@ -164,16 +187,22 @@ DAG_PHASE = [
         id=f"dag.target: only the targets and what they depend on run: {ARGO} dag.go executeDAG",
     ),
     pytest.param(
-        dag(t("a", "ok", dependencies=[]), t("b", "ok", dependencies=["a"]),
-            t("c", "fail", dependencies=["b"]), t("d", "ok", dependencies=["c"])),  # fmt: skip
+        dag(
+            t("a", "ok", dependencies=[]),
+            t("b", "ok", dependencies=["a"]),
+            t("c", "fail", dependencies=["b"]),
+            t("d", "ok", dependencies=["c"]),
+        ),
         "Failed",
         {"a": "Succeeded", "b": "Succeeded", "c": "Failed", "d": "Omitted"},
         id=f"dependencies is depends joined by &&: {ARGO} workflow/common/ancestry.go",
     ),
     pytest.param(
-        wf({"name": "main", "dag": {"tasks": [t("inner", "inner"), t("after", "ok", "inner")]}},
-           {"name": "inner", "dag": {"tasks": [t("bad", "fail"), t("h", "ok", "bad.Failed")]}},
-           *LEAVES),  # fmt: skip
+        wf(
+            {"name": "main", "dag": {"tasks": [t("inner", "inner"), t("after", "ok", "inner")]}},
+            {"name": "inner", "dag": {"tasks": [t("bad", "fail"), t("h", "ok", "bad.Failed")]}},
+            *LEAVES,
+        ),
         "Succeeded",
         {"inner": "Succeeded", "bad": "Failed", "h": "Succeeded", "after": "Succeeded"},
         id=f"a nested DAG that handled its failure succeeds, and so does its caller: {ASSESS}",
@@ -194,7 +223,7 @@ STEPS = [
     pytest.param(
         [[t("a", "ok")], [t("b", "ok", when="maybe"), t("c", "ok")], [t("d", "ok")]],
         {"a": "Succeeded", "b": "Error"},
-        id=f"a when that is not boolean: the step Error, no step after it, the group Error: {STEP_GROUP}",
+        id=f"a when that is not boolean: the step and its group Error, no later step: {STEP_GROUP}",
     ),
     pytest.param(
         [[t("a", "ok"), t("b", "ok", when="maybe")], [t("d", "ok")]],
@@ -204,7 +233,7 @@ STEPS = [
     pytest.param(
         [[t("a", "error")], [t("b", "ok")]],
         {"a": "Error"},
-        id=f"a group with an Error step fails the steps template (Failed): {ARGO} steps.go executeSteps",
+        id=f"a group with an Error step fails the steps (Failed): {ARGO} steps.go executeSteps",
     ),
     pytest.param(
         [[t("a", "ok", withParam="{{workflow.name}}")], [t("b", "ok")]],
@@ -220,3 +249,42 @@ def test_a_steps_template_stops_at_its_first_unsuccessful_group(groups, nodes):
     assert result.phase == "Failed", result.message  # executeSteps marks the steps node Failed
     ran = {k: v for k, v in phases(result).items() if not k.startswith("[")}
     assert ran == nodes
+
+
+# ---------------------------------------------------------------------------- entrypoint arguments
+
+OPERATE = f"{ARGO} workflow/controller/operator.go operate (spec.arguments are the entrypoint's)"
+SUBMIT_P = f"{ARGO} workflow/util/util.go overrideParameters (argo submit -p)"
+SAY = py("say", "print('{{inputs.parameters.message}}')", {"parameters": [{"name": "message"}]})
+SAY_DEFAULT = py(
+    "say", "print('{{inputs.parameters.message}}')",
+    {"parameters": [{"name": "message", "default": "input default"}]},
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("template", "declared", "given", "printed"),
+    [
+        pytest.param(SAY, {"message": "hello world"}, {}, "hello world", id=OPERATE),
+        pytest.param(SAY, {"message": "hello world"}, {"message": "bye"}, "bye", id=SUBMIT_P),
+        pytest.param(SAY_DEFAULT, {}, {}, "input default", id=f"no argument: {OPERATE}"),
+        pytest.param(SAY_DEFAULT, {}, {"message": "given"}, "given", id=f"-p adds one: {SUBMIT_P}"),
+        pytest.param(SAY_DEFAULT, {"message": "set"}, {}, "set", id=f"over one: {OPERATE}"),
+    ],
+)  # fmt: skip
+def test_workflow_arguments_are_the_entrypoints_arguments(template, declared, given, printed):
+    data = wf(template, entrypoint="say", arguments=declared)
+    result = run(data, arguments=given).raise_for_status()
+    assert result.node("t").outputs["result"] == printed
+
+
+def test_a_workflow_argument_without_a_value_or_reaching_nothing_is_refused():
+    from dmlp import argo
+
+    data = wf(SAY, entrypoint="say")
+    data["spec"]["arguments"] = {"parameters": [{"name": "message"}]}
+    # validate.go validateArgumentsValues: "spec.arguments.message.value ... is required"
+    with pytest.raises(argo.UsageError, match="'message' has no value"):
+        run(data)
+    with pytest.raises(argo.UsageError, match="unknown workflow argument.*nope.*inputs: message"):
+        run(wf(SAY, entrypoint="say"), arguments={"nope": 1})  # a local guard against typos

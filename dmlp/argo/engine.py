@@ -19,6 +19,7 @@ from dmlp.argo import dag, expr, spec, steps
 from dmlp.argo.cache import MemoCache
 from dmlp.argo.leaves import Leaves
 from dmlp.argo.records import Ledger, NodeRecord, WorkflowResult, short
+from dmlp.argo.retries import Retries
 from dmlp.example.errors import UsageError
 
 
@@ -180,36 +181,35 @@ class Engine:
                 self.log(f"cache hit  {node_id}  (key {key})")
                 return finish(record, "Succeeded", f"memoized: key {key}", quiet=True)
             record.cache = "miss"
-        retry = t.get("retryStrategy") or {}
-        limit = int(retry.get("limit", 0)) if retry else 0
-        backoff = retry.get("backoff") or {}
-        delay = expr.duration(backoff.get("duration", 0))
-        factor = float(backoff.get("factor", 1) or 1)
-        max_wait = expr.duration(backoff["maxDuration"]) if "maxDuration" in backoff else None
-        phase, message = "Error", ""
-        for attempt in range(limit + 1):
+        retry = Retries.of(t)
+        phase, message, attempt = "Error", "", 0
+        while True:
             record.attempts = attempt + 1
             if self.cancel.is_set():
                 phase, message = "Failed", "cancelled"
                 break
-            phase, message, outputs = self.attempt(t, kind, record, scope, attempt, slots)
+            seconds = retry.attempt_seconds(self.ledger.now() - record.started) if attempt else None
+            phase, message, outputs = self.attempt(t, kind, record, scope, attempt, slots, seconds)
             record.outputs = outputs
-            if phase == "Succeeded":
+            if phase == "Succeeded" or "retryStrategy" not in t or self.cancel.is_set():
                 break
-            if attempt < limit:
-                wait = delay * factor**attempt
-                if max_wait is not None and self.ledger.now() + wait - record.started > max_wait:
-                    message += f"; backoff maxDuration {backoff['maxDuration']} reached"
-                    break
-                self.log(
-                    f"retrying  {node_id}  (attempt {attempt + 1}/{limit + 1} {phase}: "
-                    f"{short(message)}; next in {wait:.1f}s)"
-                )
-                if self.cancel.wait(wait):
-                    break
+            if not retry.retries(phase, message):
+                message = f"{message} (retryPolicy {retry.policy}: not retried)"
+                break
+            wait, why = retry.next_wait(attempt + 1, self.ledger.now() - record.started)
+            if wait is None:
+                message = f"{message} ({why})"
+                break
+            attempt += 1
+            self.log(
+                f"retrying  {node_id}  (attempt {attempt} {phase}: {short(message)}; "
+                f"next in {wait:.1f}s)"
+            )
+            if self.cancel.wait(wait):
+                break
         if phase == "Succeeded" and key is not None:
             self.cache.save(memo["cache"]["configMap"]["name"], key, node_id, record.outputs)
-        if phase != "Succeeded" and limit:
+        if phase != "Succeeded" and record.attempts > 1:
             message = f"{message} (after {record.attempts} attempts)"
         return finish(record, phase, message, quiet=not record.leaf)
 
@@ -246,9 +246,9 @@ class Engine:
                 scope[f"__from.{a['name']}"] = artifacts[a["name"]]
         return scope
 
-    def attempt(self, t, kind, record, scope, attempt, slots):
+    def attempt(self, t, kind, record, scope, attempt, slots, seconds=None):
         """``(phase, message, outputs)`` of one attempt, holding one of ``slots``; a leaf
-        also waits for one of the workflow's pod slots."""
+        also waits for one of the workflow's pod slots, and may run ``seconds`` at most."""
         if not self.take(slots):
             return "Failed", "cancelled", {}
         try:
@@ -256,12 +256,12 @@ class Engine:
                 return steps.run_steps(self, t, record, scope)
             if kind == "dag":
                 return dag.run_dag(self, t, record, scope)
-            return self.run_leaf(t, kind, record, scope, attempt)
+            return self.run_leaf(t, kind, record, scope, attempt, seconds)
         finally:
             if slots is not None:
                 slots.release()
 
-    def run_leaf(self, t, kind, record, scope, attempt):
+    def run_leaf(self, t, kind, record, scope, attempt, seconds=None):
         """One attempt of a pod: a script or container process, or a TFJob."""
         if not self.take(self.pod_slots):
             return "Failed", "cancelled", {}
@@ -270,8 +270,9 @@ class Engine:
                 self.log(f"started    {record.id}")
             record.started = record.started if attempt else self.ledger.now()
             if kind == "resource":
-                return self.leaves.run_resource(t, record, scope)
-            return self.leaves.run_process(t, kind, record, scope, attempt)
+                return self.leaves.run_resource(t, record, scope, seconds)
+            scope = {**scope, "retries": str(attempt)} if "retryStrategy" in t else scope
+            return self.leaves.run_process(t, kind, record, scope, attempt, seconds)
         finally:
             if self.pod_slots is not None:
                 self.pod_slots.release()

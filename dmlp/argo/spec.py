@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from dmlp.argo import expr
+from dmlp.argo import expr, retries
 from dmlp.example.errors import UsageError
 
 SPEC_FIELDS = {"entrypoint", "templates", "arguments", "parallelism", "activeDeadlineSeconds"}
@@ -78,8 +78,6 @@ CONTAINER_CLUSTER_ONLY = {
 }
 RESOURCE_FIELDS = {"action", "manifest", "successCondition", "failureCondition"}
 RESOURCE_CLUSTER_ONLY = {"setOwnerReference", "flags"}
-RETRY_FIELDS = {"limit", "retryPolicy", "backoff"}
-BACKOFF_FIELDS = {"duration", "factor", "maxDuration"}
 PYTHONS = ("python", "python3")
 LOCAL_MODULES = ("chapters.",)  # what a container may run locally: the project image's modules
 
@@ -182,18 +180,10 @@ def _check_template(t: dict, templates: dict) -> None:
         _check_resource(t["resource"], where)
         if (t.get("outputs") or {}).get("parameters") or (t.get("outputs") or {}).get("artifacts"):
             raise UnsupportedWorkflow(f"{where}: outputs of a resource template are not supported")
-    retry = t.get("retryStrategy")
-    if retry is not None:
-        _unknown(retry, RETRY_FIELDS, set(), f"{where} retryStrategy")
-        _unknown(
-            retry.get("backoff") or {}, BACKOFF_FIELDS, set(), f"{where} retryStrategy.backoff"
-        )
-        backoff = retry.get("backoff") or {}
-        for key in ("duration", "maxDuration"):
-            if key in backoff:
-                _guard(lambda k=key: expr.duration(backoff[k], f"backoff.{k}"), where)
-        if not str(retry.get("limit", "0")).isdigit():
-            raise UnsupportedWorkflow(f"{where}: retryStrategy.limit must be a whole number")
+    if "retryStrategy" in t:
+        problem = retries.problem(t["retryStrategy"])
+        if problem:
+            raise UnsupportedWorkflow(f"{where} retryStrategy: {problem}")
     memo = t.get("memoize")
     if memo is not None:
         _unknown(memo, {"key", "maxAge", "cache"}, set(), f"{where} memoize")

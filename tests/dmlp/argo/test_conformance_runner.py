@@ -12,6 +12,8 @@ parameter (Error: the wait container cannot save it, and a failed wait container
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.dmlp.argo.test_runner import py, run, wf
@@ -288,3 +290,99 @@ def test_a_workflow_argument_without_a_value_or_reaching_nothing_is_refused():
         run(data)
     with pytest.raises(argo.UsageError, match="unknown workflow argument.*nope.*inputs: message"):
         run(wf(SAY, entrypoint="say"), arguments={"nope": 1})  # a local guard against typos
+
+
+# ---------------------------------------------------------------------------- retries
+
+RETRIES = f"{ARGO} workflow/controller/operator.go processNodeRetries"
+COUNTED = """
+import sys
+path = '{{inputs.parameters.counter}}'
+open(path, 'a').write('x')
+n = len(open(path).read())
+if n >= int('{{inputs.parameters.until}}'):
+    open('/tmp/p', 'w').write(str(n))
+elif '{{inputs.parameters.how}}' == 'fail':
+    sys.exit(1)
+"""  # attempt n < until: Failed (exit 1) or Error (no output file); then Succeeded
+
+
+def counted(tmp_path, how: str, until: int, **retry) -> dict:
+    """A workflow of one step that fails (``how``) until its ``until``-th attempt."""
+    template = py(
+        "counted", COUNTED, ["counter", "until", "how"], retryStrategy=retry,
+        outputs={"parameters": [{"name": "p", "valueFrom": {"path": "/tmp/p"}}]},
+    )  # fmt: skip
+    values = {"counter": str(tmp_path / "count"), "until": str(until), "how": how}
+    arguments = {"parameters": [{"name": k, "value": v} for k, v in values.items()]}
+    steps = {
+        "name": "main",
+        "steps": [[{"name": "s", "template": "counted", "arguments": arguments}]],
+    }
+    return wf(steps, template)
+
+
+@pytest.mark.parametrize(
+    ("how", "until", "retry", "phase", "attempts"),
+    [
+        pytest.param("fail", 3, {"limit": 3}, "Succeeded", 3,
+                     id=f"OnFailure retries Failed: {RETRIES}"),
+        pytest.param("error", 3, {"limit": 3}, "Error", 1,
+                     id=f"OnFailure (default) not Error: {RETRIES}"),
+        pytest.param("fail", 3, {"limit": 3, "retryPolicy": "OnError"}, "Failed", 1,
+                     id=f"OnError does not retry Failed: {RETRIES}"),
+        pytest.param("error", 3, {"limit": 3, "retryPolicy": "OnError"}, "Succeeded", 3,
+                     id=f"OnError retries Error: {RETRIES}"),
+        pytest.param("error", 9, {"limit": 1, "retryPolicy": "Always"}, "Error", 2,
+                     id=f"Always, until the limit: {RETRIES}"),
+        pytest.param("fail", 5, {"retryPolicy": "Always"}, "Succeeded", 5,
+                     id=f"no limit, no cap: {RETRIES} (Limit nil)"),
+        pytest.param("fail", 2, {"limit": 0}, "Failed", 1, id=f"limit 0: {RETRIES}"),
+        pytest.param("fail", 2, {"limit": 3, "retryPolicy": "OnTransientError"}, "Failed", 1,
+                     id=f"an exit code is not transient: {ARGO} util/errors/errors.go"),
+    ],
+)  # fmt: skip
+def test_retry_policies_and_limits(tmp_path, how, until, retry, phase, attempts):
+    result = run(counted(tmp_path, how, until, **retry))
+    node = result.node("s")
+    assert (node.phase, node.attempts) == (phase, attempts), node.message
+    assert result.phase == ("Succeeded" if phase == "Succeeded" else "Failed")
+
+
+def test_on_transient_error_follows_transient_error_pattern(tmp_path, monkeypatch):
+    # errors.go matchTransientErrPattern: the controller's TRANSIENT_ERROR_PATTERN, matched
+    # against the node's message, which for a step that exited 1 is "main: Error (exit code 1)".
+    monkeypatch.setenv("TRANSIENT_ERROR_PATTERN", r"\(exit code 1\)")
+    retry = {"limit": 2, "retryPolicy": "OnTransientError"}
+    result = run(counted(tmp_path, "fail", 3, **retry)).raise_for_status()
+    assert result.node("s").attempts == 3
+
+
+def test_backoff_waits_only_when_a_limit_is_set(tmp_path):
+    # processNodeRetries waits `duration * factor ** (attempts - 1)` only if `Limit != nil`.
+    (tmp_path / "a").mkdir()
+    start = time.monotonic()
+    run(counted(tmp_path / "a", "fail", 3, backoff={"duration": "30s"})).raise_for_status()
+    assert time.monotonic() - start < 30
+    start = time.monotonic()
+    backoff = {"duration": "0.5s", "factor": 2}
+    run(counted(tmp_path, "fail", 3, limit=2, backoff=backoff)).raise_for_status()
+    assert time.monotonic() - start >= 0.5 + 1.0
+
+
+@pytest.mark.parametrize(
+    ("retry", "needle"),
+    [
+        ({"limit": 1, "retryPolicy": "Sometimes"}, "Sometimes is not a valid RetryPolicy"),
+        ({"limit": 1, "expression": "true"}, "'expression' is not supported"),
+        ({"limit": 1, "backoff": {"factor": 2}}, "backoff needs a duration"),
+        ({"limit": 1, "backoff": {"duration": "1s", "factor": 1.5}}, "factor must be a whole"),
+        ({"limit": "{{workflow.parameters.n}}"}, "limit must be a whole number"),
+    ],
+)  # fmt: skip
+def test_retry_strategies_argo_refuses_are_refused_before_the_run(tmp_path, retry, needle):
+    from dmlp import argo
+
+    with pytest.raises(argo.UnsupportedWorkflow, match=needle):
+        run(counted(tmp_path, "fail", 1, **retry))
+

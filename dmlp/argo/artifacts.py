@@ -8,6 +8,7 @@ landed. These functions copy the inputs in before the step runs and read the out
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,35 @@ def declared_paths(t: dict) -> list[str]:
         if path.startswith("/"):
             paths.append(path)
     return sorted(set(paths), key=len, reverse=True)
+
+
+def output_paths(t: dict) -> dict[str, str]:
+    """``outputs.artifacts.NAME.path`` and ``outputs.parameters.NAME.path`` of a leaf template,
+    its declared pod paths (``SubstituteParams`` in ``workflow/common/util.go``)."""
+    outputs = t.get("outputs") or {}
+    paths = {
+        f"outputs.artifacts.{a['name']}.path": a["path"]
+        for a in outputs.get("artifacts") or []
+        if a.get("path")
+    }
+    for p in outputs.get("parameters") or []:
+        path = (p.get("valueFrom") or {}).get("path")
+        if path:
+            paths[f"outputs.parameters.{p['name']}.path"] = path
+    return paths
+
+
+def mover(paths: list[str], local: Local) -> Callable[[str], str]:
+    """A function that moves each of the pod ``paths`` written in a text to where it lives here.
+
+    A path counts only as a whole: ``/tmp/p`` in ``/tmp/p``, ``/tmp/p/x`` or ``'/tmp/p'``, not in
+    ``/tmp/pytest`` or ``/data/tmp/p``; each is moved once, the longest first.
+    """
+    if not paths:
+        return lambda text: text
+    alternatives = "|".join(re.escape(p) for p in sorted(paths, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w./-])({alternatives})(?![\w.-])")
+    return lambda text: pattern.sub(lambda m: local(m.group(1)), text)
 
 
 def stage_inputs(t: dict, scope: dict, local: Local) -> None:

@@ -65,16 +65,15 @@ class Leaves:
         for cluster in clusters:
             cluster.stop()
 
-    def step_seconds(self, t: dict) -> float:
-        """How long a step may run: the step timeout, or the template's activeDeadlineSeconds."""
-        timeout = self.step_timeout
-        if t.get("activeDeadlineSeconds"):
-            timeout = min(timeout, float(t["activeDeadlineSeconds"]))
-        return timeout
+    def step_seconds(self, t: dict, seconds: float | None = None) -> float:
+        """How long a step may run: the step timeout, the template's activeDeadlineSeconds, or
+        ``seconds`` (what a retry's backoff.maxDuration leaves), whichever is shortest."""
+        limits = [self.step_timeout, seconds, t.get("activeDeadlineSeconds")]
+        return min(float(x) for x in limits if x is not None)
 
     # -------------------------------------------------------------------- script, container
 
-    def run_process(self, t, kind, record: NodeRecord, scope, attempt: int):
+    def run_process(self, t, kind, record: NodeRecord, scope, attempt: int, seconds=None):
         """``(phase, message, outputs)`` of one attempt of a script or container step."""
         node_dir = self.work_dir / _safe(record.id) / f"attempt-{attempt}"
         shutil.rmtree(node_dir, ignore_errors=True)  # a reused work dir: no stale outputs
@@ -90,13 +89,12 @@ class Leaves:
             Path(local(path)).parent.mkdir(parents=True, exist_ok=True)
         scope = dict(scope)
         for a in (t.get("inputs") or {}).get("artifacts") or []:
-            scope[f"inputs.artifacts.{a['name']}.path"] = local(artifacts.artifact_path(a))
+            scope[f"inputs.artifacts.{a['name']}.path"] = artifacts.artifact_path(a)
+        scope.update(artifacts.output_paths(t))
+        moved = artifacts.mover(declared, local)
 
         def resolve(text: str) -> str:
-            text = expr.substitute(text, scope)
-            for path in declared:
-                text = text.replace(path, local(path))
-            return text
+            return moved(expr.substitute(text, scope))
 
         try:
             artifacts.stage_inputs(t, scope, local)
@@ -122,7 +120,7 @@ class Leaves:
             p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p
         )
         env["PYTHONUNBUFFERED"] = "1"
-        timeout = self.step_seconds(t)
+        timeout = self.step_seconds(t, seconds)
         code, stdout, stderr = self.spawn(line, {**os.environ, **env}, node_dir, timeout, record)
         outputs: dict[str, Any] = {"exitCode": str(code)}
         result = stdout[-RESULT_LIMIT:].rstrip("\n")
@@ -187,7 +185,7 @@ class Leaves:
 
     # -------------------------------------------------------------------- TFJob
 
-    def run_resource(self, t, record: NodeRecord, scope):
+    def run_resource(self, t, record: NodeRecord, scope, seconds=None):
         """``(phase, message, outputs)`` of a TFJob resource step: its replicas, run locally."""
         resource = t["resource"]
         try:
@@ -204,7 +202,7 @@ class Leaves:
             num_ps=counts.get("PS", 0),
             chief=bool(counts.get("Chief")),
         )
-        timeout = self.step_seconds(t)
+        timeout = self.step_seconds(t, seconds)
         group = LocalCluster(cluster, module, line[3:], echo=self.echo)
         with self.lock:
             if self.cancel.is_set():

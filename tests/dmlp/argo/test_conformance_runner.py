@@ -386,3 +386,45 @@ def test_retry_strategies_argo_refuses_are_refused_before_the_run(tmp_path, retr
     with pytest.raises(argo.UnsupportedWorkflow, match=needle):
         run(counted(tmp_path, "fail", 1, **retry))
 
+
+# ---------------------------------------------------------------------------- artifact paths
+
+SUBSTITUTE = f"{ARGO} workflow/common/util.go SubstituteParams"
+
+
+def test_input_artifact_paths_and_nested_declared_paths(tmp_path):
+    # SubstituteParams: {{inputs.artifacts.NAME.path}} is the artifact's declared path in the pod,
+    # and {{outputs.artifacts.NAME.path}} the output's; the step reads and writes there.
+    produce = py(
+        "produce",
+        "import os\nos.makedirs('/work/data', exist_ok=True)\n"
+        "open('/work/data/x.txt', 'w').write('seven')",
+        outputs={"artifacts": [{"name": "data", "path": "/work/data"}]},
+    )
+    consume = py(
+        "consume",
+        "text = open('{{inputs.artifacts.data.path}}/x.txt').read()\n"
+        "open('{{outputs.artifacts.summary.path}}', 'w').write(text.upper())\n"
+        "print('{{inputs.artifacts.data.path}}', open('/work/data/summary.txt').read())",
+        inputs={"artifacts": [{"name": "data", "path": "/work/data"}]},
+        outputs={"artifacts": [{"name": "summary", "path": "/work/data/summary.txt"}]},
+    )
+    steps = [
+        [t("p", "produce")],
+        [
+            t(
+                "c",
+                "consume",
+                arguments={
+                    "artifacts": [{"name": "data", "from": "{{steps.p.outputs.artifacts.data}}"}]
+                },
+            )
+        ],
+    ]
+    result = run(wf({"name": "main", "steps": steps}, produce, consume), work_dir=tmp_path)
+    result.raise_for_status()
+    printed = result.node("c").outputs["result"]
+    assert printed.endswith("/fs/work/data SEVEN"), f"{SUBSTITUTE}: {printed}"
+    assert printed.count("/work/data") == 1  # moved under the step's folder once, not twice
+    summary = result.node("c").outputs["artifacts"]["summary"]
+    assert open(summary).read() == "SEVEN"

@@ -30,7 +30,8 @@ def test_every_module_a_readme_runs_exists():
 
 
 def test_every_path_a_readme_names_exists():
-    paths = mentioned(r"`((?:chapters|manifests|scripts|tests|\.github|\.ci)/[\w./-]+)`")
+    folders = r"chapters|manifests|scripts|tests|\.github|\.ci|\.devcontainer"
+    paths = mentioned(rf"`((?:{folders})/[\w./-]+)`")
     assert paths
     for path in paths:
         assert (ROOT / path).exists(), path

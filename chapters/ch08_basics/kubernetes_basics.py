@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass, field
 
 from dmlp.argo.conventions import IMAGE, NAMESPACE
-from dmlp.argo.submit import clients
 from dmlp.example import cli, report
 from dmlp.example.settings import CommonSettings, option
+from dmlp.kube.client import clients
 
 
 def hello_pod(name: str, message: str) -> dict:

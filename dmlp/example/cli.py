@@ -41,15 +41,20 @@ def writable_dir(path: str | os.PathLike) -> Path:
 # ---------------------------------------------------------------------------- entry point
 
 
-def run(main: Callable[[Any], Any], spec: type, argv: Sequence[str] | None = None) -> int:
+def run(
+    main: Callable[[Any], Any],
+    spec: type,
+    argv: Sequence[str] | None = None,
+    doc: str | None = None,
+) -> int:
     """Parse flags into ``spec`` (a :class:`dmlp.example.settings.Settings` subclass), call
     ``main(settings)`` and turn errors into one clear line; returns the process exit code.
 
-    The parser's description is the module docstring of ``main``. Bad flags exit 2 with usage and
-    one line; expected problems (:class:`UsageError`) exit 2, unexpected ones exit 1 with a
-    one-line message (the full traceback with ``--verbose``).
+    The parser's description is ``doc``, by default the module docstring of ``main``. Bad flags
+    exit 2 with usage and one line; expected problems (:class:`UsageError`) exit 2, unexpected
+    ones exit 1 with a one-line message (the full traceback with ``--verbose``).
     """
-    parse = spec.parser(sys.modules[main.__module__].__doc__)
+    parse = spec.parser(doc if doc is not None else sys.modules[main.__module__].__doc__)
     args = parse.parse_args(argv)
     try:
         settings = spec(**vars(args))

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from chapters.common import distributed as dist
-from chapters.common.models import MODEL_TYPES, build_model
+from chapters.common.models import MODEL_TYPES, book_learning_rate, build_model
 from chapters.project import config
 from chapters.project.data_pipeline import ingest, training_dataset
 from dmlp.example import cli, report
@@ -45,8 +45,11 @@ def worker(settings: Settings, task: dist.Task) -> dict:
     global_batch = settings.size("batch_size") * strategy.num_replicas_in_sync
     data = training_dataset(settings.tfrecords, global_batch, settings.seed, num_workers, index)
     with strategy.scope():  # one replica of the variables per worker, kept equal by all-reduce
-        model = build_model(settings.model_type)
+        model = build_model(
+            settings.model_type, batch_norm_momentum=settings.size("batch_norm_momentum")
+        )
     log = dist.epoch_log()
+    schedule = tf.keras.callbacks.LearningRateScheduler(book_learning_rate)  # the book's steps
     checkpoints = tf.keras.callbacks.ModelCheckpoint(  # non-chief workers write to a temp dir
         str(folder / "checkpoints" / "epoch-{epoch:02d}.weights"), save_weights_only=True
     )
@@ -55,7 +58,7 @@ def worker(settings: Settings, task: dist.Task) -> dict:
         data,
         epochs=settings.size("num_epochs"),
         steps_per_epoch=settings.size("steps_per_epoch"),
-        callbacks=[log, checkpoints],
+        callbacks=[log, schedule, checkpoints],
         verbose=0,
     )
     seconds = time.perf_counter() - start

@@ -31,7 +31,14 @@ SERVICE_ACCOUNT = "dmlp-project"  # manifests/project/rbac.yaml
 OUT = "{{workflow.parameters.data_root}}/{{workflow.parameters.run_dir}}"
 DATA = OUT + "/data/{{tasks.fingerprint.outputs.result}}"  # ingestion writes, training reads
 JOBS = [{"model_type": t, "job": t.replace("_", "-")} for t in MODEL_TYPES]  # DNS-safe names
-SIZE_FLAGS = ("num_epochs", "steps_per_epoch", "batch_size", "dataset", "seed")
+SIZE_FLAGS = (
+    "num_epochs",
+    "steps_per_epoch",
+    "batch_size",
+    "batch_norm_momentum",
+    "dataset",
+    "seed",
+)
 TRAIN_ARGS = [
     "--model-type={{inputs.parameters.model_type}}",
     "--tfrecords={{inputs.parameters.data}}",
@@ -104,7 +111,7 @@ _SERVE = Resource(
     manifest=INFERENCE_SERVICE,
 )
 PARAMETERS = ("dataset", "num_examples", "num_validation", "num_files", "seed", "num_epochs",
-              "steps_per_epoch", "batch_size", "num_workers")  # fmt: skip
+              "steps_per_epoch", "batch_size", "batch_norm_momentum", "num_workers")  # fmt: skip
 
 
 def arguments(settings: config.ProjectSettings, **overrides: str) -> dict[str, str]:

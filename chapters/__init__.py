@@ -1,7 +1,9 @@
 """Runnable companion code for *Distributed Machine Learning Patterns*: one package per chapter.
 
 Before anything else, check that the project's third-party packages can be found: run without the
-virtual environment, an example would otherwise stop with a bare ``ModuleNotFoundError``.
+virtual environment, an example would otherwise stop with a bare ``ModuleNotFoundError``. Then
+import :mod:`chapters.common`, which sets TensorFlow's environment and tells the report how to cite
+the book, so that every example, even one that uses no shared helper, ends with its section's title.
 """
 
 import importlib.util
@@ -16,3 +18,5 @@ if _missing:
         f"dmlp: {', '.join(_missing)} not found for {sys.executable}: "
         "run `make install` and activate .venv (source .venv/bin/activate)"
     )
+
+import chapters.common  # noqa: E402,F401  (TensorFlow's environment, the book's citations)

@@ -46,55 +46,39 @@ class Example:
     model: bool = False  # serves the small chapter 4 model (``--model-dir``, the model_dir fixture)
 
 
-CH02, CH03, CH04, CH05, CH06, CH08 = (
-    f"chapters.{c}."
-    for c in (
-        "ch02_data_ingestion",
-        "ch03_distributed_training",
-        "ch04_model_serving",
-        "ch05_workflows",
-        "ch06_operations",
-        "ch08_basics",
-    )
-)
+M = book.MODULES  # section number -> the module that shows it (batching is M["2.3"])
 TINY_CH03 = ("--num-examples", "300", "--steps-per-epoch", "3", "--batch-size", "16")
 
 EXAMPLES = {
-    CH02 + "batching": Example(("--num-examples", "800", "--batch-sizes", "32,64", "--repeats",
-                                "1", "--train-steps", "2")),
-    CH02 + "sharding": Example(("--num-examples", "60", "--num-workers", "2", "--num-files", "2")),
-    CH02 + "caching": Example(("--num-examples", "64", "--num-epochs", "2", "--preprocess-cost",
-                               "1")),
-    CH03 + "collective_communication": Example((*TINY_CH03, "--num-epochs", "1"), holds=True),
-    CH03 + "parameter_server": Example((*TINY_CH03, "--num-epochs", "1"), holds=True),
+    M["2.3"]: Example(("--num-examples", "800", "--batch-sizes", "32,64", "--repeats", "1",
+                       "--train-steps", "2")),
+    M["2.4"]: Example(("--num-examples", "60", "--num-workers", "2", "--num-files", "2")),
+    M["2.5"]: Example(("--num-examples", "64", "--num-epochs", "2", "--preprocess-cost", "1")),
+    M["3.2"]: Example((*TINY_CH03, "--num-epochs", "1"), holds=True),
+    M["3.3"]: Example((*TINY_CH03, "--num-epochs", "1"), holds=True),
     # The killed job's survivor ends with a one-line error and the hint.
-    CH03 + "fault_tolerance": Example((*TINY_CH03, "--num-epochs", "3", "--kill-at-epoch", "1",
-                                       "--no-compare"), holds=True, allowed=(HINT,)),
-    CH04 + "event_driven": Example(("--duration", "2", "--spike-start", "0.5", "--spike-end", "1",
-                                    "--tail", "0.5", "--images-per-event", "0", "--io-ms", "20"),
-                                   warns=0, writes=("ch04_event_driven.png",)),
-    CH04 + "replicated_services": Example(("--num-requests", "40", "--concurrency", "4",
-                                           "--batch-size", "4", "--dataset", "synthetic"),
-                                          warns=0, writes=("ch04_replicated_latency.png",),
-                                          model=True),
-    CH04 + "sharded_services": Example(("--num-shards", "2", "--request-size", "40",
-                                        "--max-instances", "16", "--dataset", "synthetic"),
-                                       warns=0, holds=True, writes=(), model=True),
-    CH05 + "fan_in_fan_out": Example(("--num-examples", "64", "--train-steps", "2", "--batch-size",
-                                      "16")),
-    CH05 + "memoization": Example(("--num-examples", "64", "--ingest-cost", "1")),
-    CH05 + "sync_async": Example(("--unit-seconds", "0.05"), warns=0),
-    CH06 + "scheduling": Example(("--num-jobs", "60"), warns=0),
-    CH06 + "metadata": Example(("--dataset", "auto", "--num-examples", "256", "--train-steps", "8",
-                                "--batch-size", "16", "--checkpoint-every", "3", "--fail-at-step",
-                                "5")),
-    CH08 + "argo_basics": Example(("--seconds", "0.1"), warns=0),
-    CH08 + "tensorflow_basics": Example(("--num-examples", "64", "--test-examples", "64",
-                                         "--train-steps", "2")),
-    CH08 + "kubeflow_tfjob": Example(("--train-steps", "2"), warns=0),  # its workers: synthetic
+    M["3.4"]: Example((*TINY_CH03, "--num-epochs", "3", "--kill-at-epoch", "1", "--no-compare"),
+                      holds=True, allowed=(HINT,)),
+    M["4.2"]: Example(("--num-requests", "40", "--concurrency", "4", "--batch-size", "4",
+                       "--dataset", "synthetic"),
+                      warns=0, writes=("ch04_replicated_latency.png",), model=True),
+    M["4.3"]: Example(("--num-shards", "2", "--request-size", "40", "--max-instances", "16",
+                       "--dataset", "synthetic"),
+                      warns=0, holds=True, writes=(), model=True),
+    M["4.4"]: Example(("--duration", "2", "--spike-start", "0.5", "--spike-end", "1", "--tail",
+                       "0.5", "--images-per-event", "0", "--io-ms", "20"),
+                      warns=0, writes=("ch04_event_driven.png",)),
+    M["5.2"]: Example(("--num-examples", "64", "--train-steps", "2", "--batch-size", "16")),
+    M["5.3"]: Example(("--unit-seconds", "0.05"), warns=0),
+    M["5.4"]: Example(("--num-examples", "64", "--ingest-cost", "1")),
+    M["6.2"]: Example(("--num-jobs", "60"), warns=0),
+    M["6.3"]: Example(("--dataset", "auto", "--num-examples", "256", "--train-steps", "8",
+                       "--batch-size", "16", "--checkpoint-every", "3", "--fail-at-step", "5")),
+    M["8.1"]: Example(("--num-examples", "64", "--test-examples", "64", "--train-steps", "2")),
+    M["8.3"]: Example(("--train-steps", "2"), warns=0),  # its workers read synthetic data
+    M["8.4"]: Example(("--seconds", "0.1"), warns=0),
 }  # fmt: skip
-SLOW = {CH03 + "collective_communication", CH03 + "parameter_server", CH03 + "fault_tolerance",
-        CH04 + "replicated_services", CH04 + "sharded_services"}  # fmt: skip
+SLOW = {M["3.2"], M["3.3"], M["3.4"], M["4.2"], M["4.3"]}  # several processes, or a model to serve
 
 
 def check_ending(stdout: str, module: str, out: Path, holds: bool) -> None:
@@ -149,7 +133,7 @@ def test_every_example_a_reader_runs_on_a_laptop_is_in_the_table():
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the CUDA build's start-up lines")
 def test_verbose_brings_the_library_logs_back(tmp_path):
-    module = CH02 + "sharding"
+    module = M["2.4"]
     proc = run_module(module, *EXAMPLES[module].args, "--out", str(tmp_path), "--verbose",
                       timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr

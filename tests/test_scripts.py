@@ -105,7 +105,7 @@ if tool == "uname":
     sys.exit(0)
 if tool in ("make", "sudo"):
     sys.exit(0)
-if tool == "python":  # inline scripts run for real; modules (argo_submit) are recorded
+if tool == "python":  # inline scripts run for real; modules (dmlp.argo.submit) are recorded
     if args[:1] == ["-c"]:
         os.execv(sys.executable, [sys.executable, *args])
     sys.exit(1 if env("SHIM_PROJECT_FAILS") else 0)

@@ -174,18 +174,19 @@ def main(settings: Settings) -> Result:
     top = sorted(results.values(), key=lambda r: r["accuracy"], reverse=True)[: settings.top]
     fanned_in = sorted(combined["members"]) == sorted(r["model_type"] for r in top)
     best = top[0]
-    claim = report.claim(
+    claim = report.finish(
+        "5.2",
         f"the {len(trained)} training steps ran "
         f"{'at the same time' if overlap else 'one after another'}, and the fan-in combined the "
         f"top {settings.top} ({', '.join(combined['members'])}): ensemble accuracy "
         f"{combined['accuracy']:.3f}, best single model {best['accuracy']:.3f} "
         f"({best['model_type']}).",
         overlap and fanned_in,
+        pictures=[png],
+        wrote=f"{out / 'data.npz'}, {out}/logits-*.npy, {png}",
         ensemble_accuracy=round(combined["accuracy"], 3),
         best_single=round(best["accuracy"], 3),
     )
-    report.section("5.2")
-    print(f"Wrote: {out / 'data.npz'}, {out}/logits-*.npy, {png}")
     return Result(
         accuracy={m: r["accuracy"] for m, r in results.items()},
         ensemble_accuracy=combined["accuracy"],

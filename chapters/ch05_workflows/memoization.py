@@ -180,17 +180,17 @@ def main(settings: Settings) -> Result:
         rows, ["run", "ingest step", "ingest s", "workflow s", "accuracy"], "Memoization"
     )
     pattern = [r["ingest"] for r in result.runs] == ["miss", "hit", "miss", "miss"]
-    result.claim = report.claim(
+    result.claim = report.finish(
+        "5.4",
         f"with the same inputs the ingestion step was a cache {second['ingest']} and the "
         f"workflow took {second['seconds']:.1f}s instead of {first['seconds']:.1f}s "
         f"({result.memoized_fraction:.0%}, {result.seconds_saved:.1f}s saved); a changed input: "
         f"{result.runs[2]['ingest']}, an expired entry: {result.runs[3]['ingest']}.",
         pattern and result.seconds_saved > 0,
+        wrote=f"{cache_file} (the cache), {out}/data-ingest-*.npz",
         memoized_fraction=round(result.memoized_fraction, 3),
         seconds_saved=round(result.seconds_saved, 2),
     )
-    report.section("5.4")
-    print(f"Wrote: {cache_file} (the cache), {out}/data-ingest-*.npz")
     return result
 
 

@@ -173,24 +173,26 @@ def report(settings: Settings, store: Store, result: Result) -> None:
     kept = result.served_before is not None and result.served_before == result.served_after_failure
     reused = steps.reused_steps(result)
     print()
+    wrote = f"{store.uri} (MLflow store), {store.serving_file} (model in service)"
     if settings.mode == "demo":
-        result.claim = claims_report.claim(
+        result.claim = claims_report.finish(
+            "6.3",
             f"the failed run resumed at training step {resumed} (checkpoint in the store) "
             f"without re-running {', '.join(reused) or 'any step'}; the model in service was "
             f"{'unchanged' if kept else 'CHANGED'} by the failure, and the store names the data "
             f"and parameters of the model now served.",
-            bool(resumed) and bool(reused) and kept and bool(lineage),
+            bool(resumed) and bool(reused) and kept and bool(lineage), wrote=wrote,
             resumed_at_step=resumed, reused_steps=reused, served_unchanged=kept,
         )  # fmt: skip
     else:
         error = result.runs[-1]["error"]
-        result.claim = claims_report.claim(
+        result.claim = claims_report.finish(
+            "6.3",
             f"pipeline {result.runs[-1]['pipeline']} "
             f"{'failed: ' + error if error else 'finished'}, every step recorded in the store.",
             not error,
+            wrote=wrote,
         )
-    print(f"wrote {store.uri} (MLflow store), {store.serving_file} (model in service)")
-    claims_report.section("6.3")
 
 
 if __name__ == "__main__":

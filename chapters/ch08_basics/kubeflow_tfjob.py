@@ -104,16 +104,16 @@ def main(settings: Settings) -> Result:
     cli.print_table(rows, headers, f"TFJob with {NUM_WORKERS} workers ({run.seconds:.0f}s)")
     steps = {r["steps"] for r in reports.values()}
     digests = len({r["weights_sha256"] for r in reports.values()})
-    claim = report.claim(
+    claim = report.finish(
+        "8.3",
         f"the {NUM_WORKERS} workers each finished {'/'.join(map(str, sorted(steps)))} steps with "
         f"{'identical' if digests == 1 else 'DIFFERENT'} weights ({digests} distinct digest(s)); "
         f"the resource step: {run.leaves()[0].message}",
         len(steps) == 1 and digests == 1,
+        wrote=f"{Path(out, 'reports')}/worker-*.json",
         steps=sorted(steps),
         distinct_digests=digests,
     )
-    report.section("8.3")
-    print(f"Wrote: {Path(out, 'reports')}/worker-*.json")
     return Result(reports, len(steps) == 1, digests, claim)
 
 

@@ -167,18 +167,19 @@ def summarise(
     summary_path.write_text(json.dumps(dataclasses.asdict(result), indent=2, default=str))
     result.paths += [str(png), str(summary_path)]
     types_ok = all(m["saved_type"] == name for name, m in result.models.items() if not m["error"])
-    report.claim(
+    report.finish(
+        "9.4",
         f"ingestion was a cache {result.ingest}; {len(MODEL_TYPES)} models trained in parallel "
         f"(each its own type: {'yes' if types_ok else 'NO'}); {result.winner} won "
         f"(by {result.decided_by}) and the replicated servers answered with its predictions: "
         f"{'yes' if result.served_matches_winner else 'NO'}; the workflow took "
         f"{result.seconds:.0f}s",
         types_ok and result.served_matches_winner,
+        pictures=[png],
+        wrote=f"{', '.join(result.paths)}, {result.served_version}",
         ingest=result.ingest,
         winner=result.winner,
     )
-    report.section("9.4")
-    print(f"Wrote: {', '.join(result.paths)}, {result.served_version}")
 
 
 def draw(path: Path, result: Result, confusion: np.ndarray) -> Path:

@@ -145,14 +145,14 @@ def main(settings: Settings) -> dict:
     summary = select_and_publish(settings.out, str(data))
     print_choice(summary)
     choice = summary["choice"]
-    report.claim(
+    report.finish(
+        "9.2",
         f"{choice['winner']} is served as {summary['served_version']} (decided by "
         f"{choice['decided_by']}; skipped: {', '.join(choice['skipped']) or 'none'})",
         Path(summary["served_version"], "saved_model.pb").is_file(),
+        wrote=f"{summary['served_version']}, {config.reports_dir(settings.out)}/selection.json",
         winner=choice["winner"],
     )
-    report.section("9.2")
-    print(f"Wrote: {summary['served_version']}, {config.reports_dir(settings.out)}/selection.json")
     return summary
 
 

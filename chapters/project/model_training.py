@@ -145,15 +145,15 @@ def launch(settings: Settings) -> Result:
     rows = [(n, r["losses"][0], r["losses"][-1], r["train_accuracy"], r["seconds"])
             for n, r in reports.items()]  # fmt: skip
     cli.print_table(rows, ["task", "first loss", "last loss", "train accuracy", "fit s"])
-    report.claim(
+    report.finish(
+        "9.2",
         f"{settings.model_type} trained with {settings.num_workers} worker(s) "
         f"({result.distinct_digests} distinct weight digest(s)); its SavedModel is a "
         f"{result.saved_type} model, with {len(result.checkpoints)} checkpoint(s) of its own",
         result.saved_type == settings.model_type and result.distinct_digests == 1,
+        wrote=f"{result.saved_model}, {folder / 'checkpoints'}/",
         saved_type=result.saved_type,
     )
-    report.section("9.2")
-    print(f"Wrote: {result.saved_model}, {folder / 'checkpoints'}/")
     return result
 
 

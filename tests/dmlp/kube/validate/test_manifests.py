@@ -43,7 +43,7 @@ def containers(doc):
 
 def parser_of(module: str):
     mod = importlib.import_module(module)
-    return mod.Settings.parser() if hasattr(mod, "Settings") else mod.build_parser()
+    return mod.Settings.parser()
 
 
 def test_container_commands_run_real_modules_with_accepted_flags():

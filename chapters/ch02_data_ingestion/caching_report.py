@@ -33,12 +33,14 @@ class Result:
 
     @property
     def holds(self) -> bool | None:
-        """Cached pipelines preprocess nothing after epoch 1, and every value is the same."""
+        """Cached pipelines preprocess nothing after epoch 1 and their later epochs are faster
+        than the uncached pipeline's, and every value is the same."""
         if "none" not in self.modes or not self.cached:
             return None
         return (
             all(e.preprocessed == 0 for m in self.cached for e in self.later(m))
             and all(e.preprocessed == self.num_examples for e in self.modes["none"])
+            and all(self.speedup(m) > 1 for m in self.cached)
             and self.distinct_digests == 1
         )
 

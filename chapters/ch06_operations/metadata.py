@@ -185,13 +185,22 @@ def report(settings: Settings, store: Store, result: Result) -> None:
             resumed_at_step=resumed, reused_steps=reused, served_unchanged=kept,
         )  # fmt: skip
     else:
-        error = result.runs[-1]["error"]
+        run = result.runs[-1]
+        error = run["error"]
+        # held: the run finished AND the store holds every step of it, each finished now or
+        # reused from an earlier finished attempt, and names the model it put in service
+        recorded = {r["step"]: r["status"] for r in store.steps_of(run["attempt"], run["steps"])}
+        complete = list(recorded) == list(STEPS) and set(recorded.values()) <= {
+            "FINISHED",
+            "REUSED",
+        }
         result.claim = claims_report.finish(
             "6.3",
-            f"pipeline {result.runs[-1]['pipeline']} "
-            f"{'failed: ' + error if error else 'finished'}, every step recorded in the store.",
-            not error,
+            f"pipeline {run['pipeline']} {'failed: ' + error if error else 'finished'}; the store "
+            f"records {', '.join(f'{k} {v}' for k, v in recorded.items()) or 'no step'}.",
+            not error and complete and bool(lineage),
             wrote=wrote,
+            recorded=recorded,
         )
 
 

@@ -134,3 +134,20 @@ def test_the_claimed_deadlock_is_one_in_the_jobs_own_records(result):
     assert all(j.started_at is None or j.started_at < when for j in jobs)
     assert all(j.finished_at is None or j.finished_at <= when for j in jobs)
     assert sum(j.held for j in jobs if j.started_at is None) == settings.num_workers
+
+
+def test_the_claim_holds_only_on_parts_that_were_measured_and_held():
+    from chapters.ch06_operations.scheduling_report import checks
+
+    gang_only = {"gang_policies_deadlocked": False}
+    assert checks(gang_only) == {"no gang policy deadlocks": True}  # nothing else assumed
+    assert checks({}) == {}  # nothing measured: no claim can hold (held needs a measured part)
+    flat = {"gang_policies_deadlocked": False, "elastic_utilisation_gain": 0.0}
+    assert checks(flat)["elastic raises utilisation over gang"] is False  # a gain of 0 fails
+    no_waste = {"pods_deadlock_at": None, "pods_wasted": 0.0}
+    assert checks(no_waste) == {"pod-by-pod scheduling deadlocks or holds idle workers": False}
+
+
+def test_the_claim_names_every_part_it_measured(result):
+    figures = result.claim.figures
+    assert figures["parts_measured"] == 5 and figures["parts_failed"] == []

@@ -20,6 +20,19 @@ EXAMPLES = {
     CH03 + "collective_communication": [*TINY, "--num-epochs", "1"],
     CH03 + "parameter_server": [*TINY, "--num-epochs", "1"],
     CH03 + "fault_tolerance": [*TINY, "--num-epochs", "3", "--kill-at-epoch", "1", "--no-compare"],
+    CH03 + "elasticity": [
+        *TINY,
+        "--num-epochs",
+        "2",
+        "--stop-at-epoch",
+        "1",
+        "--leave-at-round",
+        "2",
+        "--return-at-round",
+        "2",
+        "--rounds-back",
+        "2",
+    ],  # fmt: skip
 }
 
 

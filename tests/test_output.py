@@ -59,6 +59,9 @@ EXAMPLES = {
     # The killed job's survivor ends with a one-line error and the hint.
     M["3.4"]: Example((*TINY_CH03, "--num-epochs", "3", "--kill-at-epoch", "1", "--no-compare"),
                       holds=True, allowed=(HINT,)),
+    book.MORE["3.4"][0]: Example((*TINY_CH03, "--num-epochs", "2", "--stop-at-epoch", "1",
+                                  "--leave-at-round", "2", "--return-at-round", "2",
+                                  "--rounds-back", "2")),
     M["4.2"]: Example(("--num-requests", "40", "--concurrency", "4", "--batch-size", "4",
                        "--dataset", "synthetic"),
                       warns=0, writes=("ch04_replicated_latency.png",), model=True),
@@ -78,7 +81,14 @@ EXAMPLES = {
     M["8.3"]: Example(("--train-steps", "2"), warns=0),  # its workers read synthetic data
     M["8.4"]: Example(("--seconds", "0.1"), warns=0),
 }  # fmt: skip
-SLOW = {M["3.2"], M["3.3"], M["3.4"], M["4.2"], M["4.3"]}  # several processes, or a model to serve
+SLOW = {
+    M["3.2"],
+    M["3.3"],
+    M["3.4"],
+    *book.MORE["3.4"],
+    M["4.2"],
+    M["4.3"],
+}  # several processes, or a model to serve
 
 
 def check_ending(stdout: str, module: str, out: Path, holds: bool) -> None:

@@ -15,16 +15,12 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from chapters.common import distributed as dist
 from dmlp.example import cli, report
+from dmlp.example.settings import Settings  # elasticity.Settings: passed in, not imported
 from dmlp.launch.supervisor import TaskFailed
 from dmlp.launch.tfcluster import LocalCluster, cluster_spec
-
-if TYPE_CHECKING:  # annotations only: elasticity imports this module
-    from chapters.ch03_distributed_training.elasticity import Settings
-
 
 # ---------------------------------------------------------------------------- parameter server
 

@@ -27,10 +27,10 @@ from dmlp.example import cli, report
 from dmlp.example.settings import Settings, option
 
 
-# The examples in book order: every section of the book table that has a module, except those
-# that cannot run to the end on a laptop alone.
+# The examples in book order: every module of the book table (a section's main one, then its
+# others), except those that cannot run to the end on a laptop alone.
 def examples() -> tuple[str, ...]:
-    names = (s.module.removeprefix("chapters.") for s in book.SECTIONS if s.module)
+    names = (m.removeprefix("chapters.") for s in book.SECTIONS for m in book.modules_of(s.number))
     return tuple(RUN_INSTEAD.get(n, n) for n in names if n not in NOT_ON_TOUR)
 
 

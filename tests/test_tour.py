@@ -60,6 +60,9 @@ def test_the_tour_walks_the_book_table_in_order_and_every_module_exists():
     order = [book.section_of(f"chapters.{defined.get(n, n)}").number for n in names]
     assert order == sorted(order, key=lambda n: tuple(map(int, n.split("."))))
     assert not set(names) & set(tour.NOT_ON_TOUR)
+    # a section's further modules follow its own: 3.4's elasticity right after fault_tolerance
+    ft = names.index("ch03_distributed_training.fault_tolerance")
+    assert names[ft + 1] == "ch03_distributed_training.elasticity"
 
 
 def _browser():

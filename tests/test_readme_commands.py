@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from dmlp.example.settings import Settings, flag_name, meta_of
+from dmlp.kube import generated
 
 ROOT = Path(__file__).resolve().parents[1]
 READMES = [ROOT / "README.md", *sorted((ROOT / "chapters").glob("*/README.md"))]
@@ -52,7 +53,10 @@ MAKE = [(r, w) for r, w in COMMANDS if w[0] == "make"]
 
 
 def settings_of(module) -> type[Settings]:
-    """The settings class that the module's ``cli.run(main, <class>)`` parses its flags into."""
+    """The settings class that the module's ``cli.run(main, <class>)`` parses its flags into; a
+    chapter's manifests module runs the one generator, whose flags are ``generated.Flags``."""
+    if isinstance(getattr(module, "GENERATOR", None), generated.Generator):
+        return generated.Flags
     source = inspect.getsource(module)
     match = re.search(r"cli\.run\(\s*\w+,\s*([\w.]+)\)", source)
     assert match, f"{module.__name__} has no `cli.run(main, Settings)` entry point"

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import threading
 
-from dmlp.argo import expr, graph, spec, steps
+from dmlp.argo import expr, graph, steps
 from dmlp.argo.records import FAILED, NodeRecord
+from dmlp.argo.tasks import dag_targets, task_needs, with_ancestors
 
 _RESULT_PHASE = {"Errored": "Error"}  # a depends result and the node phase it tests
 
@@ -31,9 +32,9 @@ def run_dag(engine, t: dict, record: NodeRecord, scope: dict):
     scope = dict(scope)
     slots = engine.boundary_slots(t)
     tasks = {task["name"]: task for task in t["dag"]["tasks"]}
-    needs = {name: spec.task_needs(task) for name, task in tasks.items()}
-    targets = spec.dag_targets(t["dag"])
-    wanted = spec.with_ancestors(targets, needs)
+    needs = {name: task_needs(task) for name, task in tasks.items()}
+    targets = dag_targets(t["dag"])
+    wanted = with_ancestors(targets, needs)
     done: dict[str, NodeRecord] = {}
     pending = [name for name in tasks if name in wanted]
     running: dict[str, threading.Thread] = {}

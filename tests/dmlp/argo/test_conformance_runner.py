@@ -428,3 +428,24 @@ def test_input_artifact_paths_and_nested_declared_paths(tmp_path):
     assert printed.count("/work/data") == 1  # moved under the step's folder once, not twice
     summary = result.node("c").outputs["artifacts"]["summary"]
     assert open(summary).read() == "SEVEN"
+
+
+# ---------------------------------------------------------------------------- one check
+
+VALIDATE = f"{ARGO} workflow/validate/validate.go"
+
+
+def test_the_runner_and_make_validate_make_one_check():
+    from dmlp import argo
+    from dmlp.argo import spec
+    from dmlp.kube.validate.webhooks import operator_rules
+
+    missing = dag(t("a", "ok"), t("b", "helo", "a"))  # validateTemplateHolder: "... undefined"
+    with pytest.raises(spec.InvalidWorkflow) as refused:
+        run(missing)
+    assert operator_rules(missing) == [("spec", str(refused.value))], VALIDATE
+    local_only = dag(t("a", "wait"))  # Argo runs a suspend template; the runner cannot
+    local_only["spec"]["templates"].append({"name": "wait", "suspend": {}})
+    with pytest.raises(argo.UnsupportedWorkflow, match="'suspend' is not supported"):
+        run(local_only)
+    assert operator_rules(local_only) == []

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from dmlp.argo import expr, retries
+from dmlp.argo import expr, retries, variables
 from dmlp.argo.tasks import dag_targets, find_cycle, task_needs
 from dmlp.example.errors import UsageError
 
@@ -180,6 +180,11 @@ def _check(data: dict) -> dict[str, dict]:
         except UnsupportedWorkflow:
             if _RUNNER.get():
                 raise
+    for argo_refuses, message in variables.problems(data, templates):
+        if argo_refuses:
+            raise InvalidWorkflow(message)
+        if _RUNNER.get():
+            raise UnsupportedWorkflow(message)
     return templates
 
 
@@ -299,10 +304,20 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
         for need in needs:
             if need not in tasks:
                 raise InvalidWorkflow(f"{here}: depends on unknown task {need!r}")
+        for need, result in expr.depends_atoms(str(task.get("depends", ""))):
+            if result in ("AnySucceeded", "AllFailed") and not _looped(tasks[need]):
+                raise InvalidWorkflow(f"{here}: {need}.{result} needs a task with a loop")
+        missing = variables.missing_dependency(task, tasks)
+        if missing:
+            raise InvalidWorkflow(f"{here}: {missing}")
         edges[name] = needs
     cycle = find_cycle(edges)
     if cycle:
         raise InvalidWorkflow(f"{where}: dependency cycle {' -> '.join(reversed(cycle))}")
+
+
+def _looped(call: Mapping) -> bool:
+    return "withItems" in call or "withParam" in call
 
 
 def _check_container(c: dict, kind: str, where: str) -> None:

@@ -127,18 +127,6 @@ DAG_PHASE = [
         id=f"a handler on !A.Succeeded after a fan-out with one failed item: {DEPENDS}",
     ),
     pytest.param(
-        dag(t("a", "fail"), t("h", "ok", "a.AllFailed")),
-        "Failed",
-        {"a": "Failed", "h": "Omitted"},
-        id=f"AllFailed is false for a task without a loop: {DEPENDS}",
-    ),
-    pytest.param(
-        dag(t("a", "ok"), t("h", "ok", "a.AnySucceeded")),
-        "Succeeded",
-        {"a": "Succeeded", "h": "Omitted"},
-        id=f"AnySucceeded is false without a loop; the omitted target's branch Succeeded: {ASSESS}",
-    ),
-    pytest.param(
         dag(t("a", "error", withItems=[1, 2]), t("h", "ok", "a.AllFailed || a.Errored")),
         "Succeeded",
         {"a": "Error", "a(0:1)": "Error", "a(1:2)": "Error", "h": "Succeeded"},
@@ -449,3 +437,75 @@ def test_the_runner_and_make_validate_make_one_check():
     with pytest.raises(argo.UnsupportedWorkflow, match="'suspend' is not supported"):
         run(local_only)
     assert operator_rules(local_only) == []
+
+
+# ---------------------------------------------------------------------------- variables
+
+RESOLVE = f"{ARGO} workflow/validate/validate.go resolveAllVariables"
+
+
+def first_marks(tmp_path, later: dict) -> dict:
+    """Steps: ``first`` touches a file, then ``later`` runs (``pod`` prints ``{{pod.name}}``)."""
+    marker = tmp_path / "ran"
+    touch = py("touch", f"open({str(marker)!r}, 'w')")
+    pod = py("pod", "print('{{pod.name}}')")  # validateTemplate: pod.name in a pod's template
+    steps = {"name": "main", "steps": [[t("first", "touch")], [later]]}
+    return wf(steps, touch, pod, *LEAVES)
+
+
+def echo(value: str, name: str = "later", **fields) -> dict:
+    return t(name, "echo", arguments={"parameters": [{"name": "msg", "value": value}]}, **fields)
+
+
+@pytest.mark.parametrize(
+    ("later", "argo_refuses", "needle"),
+    [
+        (echo("{{steps.nope.outputs.result}}"), True, f"failed to resolve: {RESOLVE}"),
+        (echo("{{steps.first.outputs.parameters.p}}"), True, f"undeclared output: {RESOLVE}"),
+        (echo("{{workflow.parameters.nope}}"), True, f"undeclared parameter: {RESOLVE}"),
+        (echo("{{pod.name}}"), True, f"pod.name outside a pod's template: {RESOLVE}"),
+        (t("later", "pod"), False, "pod.name: the local runner cannot give it"),
+        (echo("{{workflow.uid}}"), False, "workflow.uid: the local runner cannot give it"),
+        (echo("{{steps.first.startedAt}}"), False, "a node's startedAt: not given locally"),
+        (echo("{{=sprig.upper('x')}}"), False, "expression tags are not supported"),
+    ],
+)  # fmt: skip
+def test_a_variable_that_cannot_be_resolved_is_refused_before_the_first_step(
+    tmp_path, later, argo_refuses, needle
+):
+    from dmlp.argo import spec
+
+    with pytest.raises(spec.UnsupportedWorkflow) as refused:
+        run(first_marks(tmp_path, later))
+    assert isinstance(refused.value, spec.InvalidWorkflow) == argo_refuses, str(refused.value)
+    assert "template '" in str(refused.value) and "\n" not in str(refused.value)
+    assert not (tmp_path / "ran").exists(), needle
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        t("h", "ok", "a.AnySucceeded"),
+        t("h", "echo", "b", arguments={"parameters": [
+            {"name": "msg", "value": "{{tasks.a.outputs.result}}"}]}),
+    ],
+    ids=[f"AnySucceeded of a task without a loop: {ARGO} validate.go validateDAG",
+         "an argument from a task it does not depend on: validateDAGTaskArgumentDependency"],
+)  # fmt: skip
+def test_what_argos_dag_validation_refuses(task):
+    from dmlp.argo import spec
+
+    with pytest.raises(spec.InvalidWorkflow):
+        run(dag(t("a", "ok"), t("b", "ok"), task))
+
+
+def test_retries_and_tags_without_an_argo_prefix(tmp_path):
+    # executeTemplate gives {{retries}} (the attempt number) to a template with a retryStrategy;
+    # SubstituteParams leaves a tag it does not know as it is written (allowUnresolved).
+    log = tmp_path / "log"
+    source = f"open({str(log)!r}, 'a').write('{{{{retries}}}} ')\nprint('{{{{foo}}}}')\n"
+    source += "import sys; sys.exit(0 if '{{retries}}' == '2' else 1)"
+    flaky = py("flaky", source, retryStrategy={"limit": 3})
+    result = run(wf({"name": "main", "steps": [[t("s", "flaky")]]}, flaky)).raise_for_status()
+    assert log.read_text().split() == ["0", "1", "2"]
+    assert result.node("s").outputs["result"] == "{{foo}}"

@@ -17,7 +17,8 @@ workflow and on templates; script steps (Hera's runner or inline Python), contai
 ``python -m chapters....`` and TFJob resource steps (through the chapter 3 launcher).
 Anything else fails before the run starts with :class:`UnsupportedWorkflow`.
 
-Every step runs with a timeout, and every process is killed on error or Ctrl-C.
+A step runs until it ends or its template's ``activeDeadlineSeconds``, as on Argo (or
+``step_timeout`` seconds, if given); every process is killed on error or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def run(
     *,
     work_dir: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
-    step_timeout: float = 300.0,
+    step_timeout: float | None = None,
     quiet: bool = False,
     echo: bool = False,
 ) -> WorkflowResult:
@@ -94,7 +95,8 @@ def run(
 
     ``arguments`` override the workflow's ``spec.arguments.parameters``. ``work_dir`` keeps each
     step's script, stdout/stderr and artifacts (default: a temporary folder, removed after the
-    run). ``cache_dir`` holds the memoization caches (without it, ``memoize`` never hits).
+    run). ``step_timeout`` kills a step after that many seconds (Argo has no such limit).
+    ``cache_dir`` holds the memoization caches (without it, ``memoize`` never hits).
     ``echo`` shows the steps' own stderr lines. A failed workflow is returned, not raised: call
     ``raise_for_status()``. Unsupported features raise :class:`UnsupportedWorkflow` at once.
     """

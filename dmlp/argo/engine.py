@@ -32,7 +32,7 @@ class Engine:
         arguments: dict[str, Any] | None,
         work_dir: Path,
         cache_dir: Path | None,
-        step_timeout: float,
+        step_timeout: float | None,
         log,
         echo: bool,
     ):

@@ -39,12 +39,12 @@ RESULT_LIMIT = 256 * 1024  # Argo keeps the last 256 kB of stdout as outputs.res
 class Leaves:
     """Runs the leaf steps of one workflow run under ``work_dir``; :meth:`stop_all` ends them.
 
-    A step may run ``step_timeout`` seconds (less if its template says so). ``cancel`` is the
-    run's: once set, a running step is killed and reported cancelled.
+    A step may run ``step_timeout`` seconds if given (less if its template says so). ``cancel``
+    is the run's: once set, a running step is killed and reported cancelled.
     """
 
     def __init__(
-        self, work_dir: Path, step_timeout: float, log, echo: bool, cancel: threading.Event
+        self, work_dir: Path, step_timeout: float | None, log, echo: bool, cancel: threading.Event
     ):
         self.work_dir, self.step_timeout = work_dir, step_timeout
         self.log, self.echo, self.cancel = log, echo, cancel
@@ -65,11 +65,12 @@ class Leaves:
         for cluster in clusters:
             cluster.stop()
 
-    def step_seconds(self, t: dict, seconds: float | None = None) -> float:
-        """How long a step may run: the step timeout, the template's activeDeadlineSeconds, or
-        ``seconds`` (what a retry's backoff.maxDuration leaves), whichever is shortest."""
+    def step_seconds(self, t: dict, seconds: float | None = None) -> float | None:
+        """How long a step may run: the step timeout (none by default, as on Argo), the
+        template's activeDeadlineSeconds, or ``seconds`` (what a retry's backoff.maxDuration
+        leaves), whichever is shortest; ``None`` without any."""
         limits = [self.step_timeout, seconds, t.get("activeDeadlineSeconds")]
-        return min(float(x) for x in limits if x is not None)
+        return min((float(x) for x in limits if x is not None), default=None)
 
     # -------------------------------------------------------------------- script, container
 
@@ -122,10 +123,10 @@ class Leaves:
         env["PYTHONUNBUFFERED"] = "1"
         timeout = self.step_seconds(t, seconds)
         code, stdout, stderr = self.spawn(line, {**os.environ, **env}, node_dir, timeout, record)
-        outputs: dict[str, Any] = {"exitCode": str(code)}
-        result = stdout[-RESULT_LIMIT:].rstrip("\n")
-        if result or kind == "script":
-            outputs["result"] = result
+        # CaptureScriptResult (workflow/executor/executor.go): one trailing newline off, then the
+        # last 256 kB; empty output is the result "".
+        result = artifacts.trim_newline(stdout)[-RESULT_LIMIT:]
+        outputs: dict[str, Any] = {"exitCode": str(code), "result": result}
         if code is None:
             why = "cancelled" if self.cancel.is_set() else f"timed out after {timeout:.0f}s"
             return "Failed", f"{why} (killed){_tail(stderr)}", outputs
@@ -137,7 +138,7 @@ class Leaves:
             return "Error", str(err), outputs
         return "Succeeded", "", outputs
 
-    def spawn(self, line, env, cwd: Path, timeout: float, record: NodeRecord):
+    def spawn(self, line, env, cwd: Path, timeout: float | None, record: NodeRecord):
         """Run one step's process; ``(exit code or None on timeout, stdout, stderr)``."""
         stdout_path, stderr_path = cwd / "stdout", cwd / "stderr"
         with open(stdout_path, "w") as out, open(stderr_path, "w") as err:
@@ -155,7 +156,8 @@ class Leaves:
                 self.processes.add(process)
             try:
                 begun = time.monotonic()
-                deadline, heartbeat = begun + timeout, begun + HEARTBEAT
+                deadline = begun + timeout if timeout is not None else float("inf")
+                heartbeat = begun + HEARTBEAT
                 code = None
                 while True:
                     code = process.poll()
@@ -210,7 +212,7 @@ class Leaves:
             self.clusters.add(group)
         try:
             with group:
-                group.wait(timeout=timeout)
+                group.wait(timeout=timeout if timeout is not None else float("inf"))
         except TaskFailed as err:
             return "Failed", f"TFJob task {err.task} exited with code {err.code}", {}
         except ClusterTimeout as err:

@@ -188,4 +188,3 @@ def missing_dependency(task: dict, tasks: Mapping[str, dict]) -> str | None:
             if ref not in ancestors:
                 return f"missing dependency {ref!r} for argument {name!r}"
     return None
-

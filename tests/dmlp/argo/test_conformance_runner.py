@@ -509,3 +509,70 @@ def test_retries_and_tags_without_an_argo_prefix(tmp_path):
     result = run(wf({"name": "main", "steps": [[t("s", "flaky")]]}, flaky)).raise_for_status()
     assert log.read_text().split() == ["0", "1", "2"]
     assert result.node("s").outputs["result"] == "{{foo}}"
+
+
+# ---------------------------------------------------------------------------- smaller rules
+
+SKIPPED_OUT = f"{ARGO} workflow/controller/scope.go addSkippedNodeOutputsToScope"
+PRODUCE = py(
+    "produce", "open('/tmp/out.txt', 'w').write('hello')",
+    outputs={"parameters": [{"name": "msg", "valueFrom": {"path": "/tmp/out.txt"}}]},
+)  # fmt: skip
+
+
+def consumer(default: str | None) -> dict:
+    inputs = {"parameters": [{"name": "in", **({"default": default} if default else {})}]}
+    return py("consume", "print('{{inputs.parameters.in}}')", inputs)
+
+
+@pytest.mark.parametrize(
+    ("producer_default", "consumer_default", "phase", "printed"),
+    [
+        ("default-from-producer", None, "Succeeded", "default-from-producer"),
+        (None, "FALLBACK-FROM-INPUT", "Succeeded", "FALLBACK-FROM-INPUT"),
+        (None, None, "Error", None),
+    ],
+    ids=[f"TestDAGSkippedOutputDefault: {SKIPPED_OUT}",
+         f"TestDAGSkippedInputDefaultUsed: {ARGO} workflow/common/util.go ProcessArgs",
+         f"TestDAGSkippedOutputRef: an absent optional with no default is an Error: {SKIPPED_OUT}"],
+)  # fmt: skip
+def test_outputs_of_a_skipped_task(producer_default, consumer_default, phase, printed):
+    produce = PRODUCE if producer_default is None else py(
+        "produce", PRODUCE["script"]["source"],
+        outputs={"parameters": [{"name": "msg", "valueFrom": {
+            "path": "/tmp/out.txt", "default": producer_default}}]},
+    )  # fmt: skip
+    tasks = [
+        t("producer", "produce", when="false"),
+        t("consumer", "consume", "producer.Succeeded || producer.Skipped", arguments={
+            "parameters": [{"name": "in", "value": "{{tasks.producer.outputs.parameters.msg}}"}]}),
+    ]  # fmt: skip
+    result = run(wf({"name": "main", "dag": {"tasks": tasks}}, produce, consumer(consumer_default)))
+    node = result.node("consumer")
+    assert node.phase == phase, node.message
+    if printed is None:
+        assert "absent optional" in node.message
+    else:
+        assert node.outputs["result"] == printed
+
+
+def test_results_and_output_parameters_lose_one_trailing_newline():
+    # executor.go CaptureScriptResult and SaveParameters: "Trims off a single newline".
+    two = py(
+        "two", "print('a\\n')\nopen('/tmp/p', 'w').write('x\\n\\n')",
+        outputs={"parameters": [{"name": "p", "valueFrom": {"path": "/tmp/p"}}]},
+    )  # fmt: skip
+    result = run(wf({"name": "main", "steps": [[t("two", "two")]]}, two)).raise_for_status()
+    node = result.node("two")
+    assert node.outputs["result"] == "a\n" and node.outputs["parameters"]["p"] == "x\n"
+    empty = run(wf({"name": "main", "steps": [[t("e", "empty")]]}, py("empty", "pass")))
+    assert empty.node("e").outputs["result"] == ""  # CaptureScriptResult: "" when nothing printed
+
+
+def test_no_step_timeout_unless_asked_for():
+    import inspect
+
+    from dmlp import argo
+
+    # Argo kills a pod only at its template's activeDeadlineSeconds (or the workflow's).
+    assert inspect.signature(argo.run).parameters["step_timeout"].default is None

@@ -576,3 +576,62 @@ def test_no_step_timeout_unless_asked_for():
 
     # Argo kills a pod only at its template's activeDeadlineSeconds (or the workflow's).
     assert inspect.signature(argo.run).parameters["step_timeout"].default is None
+
+
+# ---------------------------------------------------------------------------- fan-out aggregates
+
+AGGREGATE = f"{ARGO} workflow/controller/operator.go processAggregateNodeOutputs"
+ITEM_WRITES = py(
+    "writes",
+    "open('/tmp/p', 'w').write('{{inputs.parameters.v}}')\nprint('{{inputs.parameters.v}}')",
+    ["v"], outputs={"parameters": [{"name": "p", "valueFrom": {"path": "/tmp/p"}}]},
+)  # fmt: skip
+EXPECT = py(
+    "expect", "import sys\ngot = '''{{inputs.parameters.got}}'''\n"
+    "sys.exit(0 if got == '''{{inputs.parameters.want}}''' else f'got {got}')",
+    ["got", "want"],
+)  # fmt: skip
+
+
+def fan_in(items: list, ref: str, want: str | None = None, prefix: str = "tasks") -> dict:
+    """``fan`` writes each item as its output parameter ``p`` and its result, ``check`` wants
+    ``ref`` (a reference to the fan-out's aggregated outputs) to read ``want``."""
+    fan = t("fan", "writes", withItems=items,
+            arguments={"parameters": [{"name": "v", "value": "{{item}}"}]})  # fmt: skip
+    values = {"got": "{{" + f"{prefix}.fan.{ref}" + "}}", "want": want or ""}
+    check = t("check", "expect", arguments={"parameters": [
+        {"name": k, "value": v} for k, v in values.items()]})  # fmt: skip
+    if prefix == "steps":
+        return wf({"name": "main", "steps": [[fan], [check]]}, ITEM_WRITES, EXPECT)
+    return wf({"name": "main", "dag": {"tasks": [fan, {**check, "depends": "fan"}]}},
+              ITEM_WRITES, EXPECT)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("items", "ref", "want"),
+    [
+        (['{"b": 2, "a": 1}', '{"a": 3}'], "outputs.parameters.p", '[{"a":1,"b":2},{"a":3}]'),
+        (["[1, 2]", "[]"], "outputs.parameters.p", "[[1,2],[]]"),
+        (["1", "2"], "outputs.parameters.p", '["1","2"]'),
+        (['{"a": 1}', "x"], "outputs.parameters.p", '["{\\"a\\": 1}","x"]'),
+        (["1", "2"], "outputs.parameters", '[{"p":"1"},{"p":"2"}]'),
+        (["1", '{"b": 2, "a": 1}'], "outputs.result", '[1,{"a":1,"b":2}]'),
+    ],
+    ids=["maps parsed, Go's JSON", "lists parsed", "numbers stay strings",
+         "not all maps: strings", "the parameter maps", "results parsed"],
+)  # fmt: skip
+def test_aggregated_outputs_of_a_fan_out(items, ref, want):
+    for prefix in ("tasks", "steps"):
+        result = run(fan_in(items, ref, want, prefix))
+        assert result.phase == "Succeeded", f"{AGGREGATE} aggregatedJSONValueList: {result.message}"
+
+
+def test_a_result_that_is_not_json_cannot_be_aggregated_when_used():
+    # processAggregateNodeOutputs unmarshals every result into an Item: "x" is not JSON. The DAG's
+    # task that needs it is Error (buildLocalScopeFromTask); a steps template is Error itself.
+    dag_run = run(fan_in(["x", "1"], "outputs.result", "unused"))
+    assert (dag_run.phase, dag_run.node("check").phase) == ("Error", "Error")
+    steps_run = run(fan_in(["x", "1"], "outputs.result", "unused", prefix="steps"))
+    assert steps_run.phase == "Error" and "not JSON" in steps_run.message
+    unused = run(fan_in(["x", "1"], "outputs.parameters.p", '["x","1"]'))
+    assert unused.phase == "Succeeded", unused.message  # includeScriptOutput: not captured

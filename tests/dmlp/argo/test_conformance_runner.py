@@ -12,10 +12,14 @@ parameter (Error: the wait container cannot save it, and a failed wait container
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.dmlp.argo.test_runner import py, run, wf
 
 ARGO = "argo-workflows v4.1.2"
@@ -635,3 +639,42 @@ def test_a_result_that_is_not_json_cannot_be_aggregated_when_used():
     assert steps_run.phase == "Error" and "not JSON" in steps_run.message
     unused = run(fan_in(["x", "1"], "outputs.parameters.p", '["x","1"]'))
     assert unused.phase == "Succeeded", unused.message  # includeScriptOutput: not captured
+
+
+# ---------------------------------------------------------------------------- memoize
+
+MEMO = f"{ARGO} docs/memoization.md; workflow/controller/operator.go executeTemplate (cache hit)"
+
+
+def memo_artifacts(content: str, key: str, log) -> dict:
+    """A memoized step writes ``content`` to an artifact; the next step prints it."""
+    make = py(
+        "make",
+        f"open({str(log)!r}, 'a').write('ran ')\nopen('/tmp/a.txt', 'w').write('{content}')",
+        outputs={"artifacts": [{"name": "a", "path": "/tmp/a.txt"}]},
+        memoize={"key": key, "cache": {"configMap": {"name": "artifacts"}}},
+    )  # fmt: skip
+    show = py("show", "print(open('/tmp/in.txt').read())",
+              inputs={"artifacts": [{"name": "a", "path": "/tmp/in.txt"}]})  # fmt: skip
+    steps = [[t("make", "make")], [t("show", "show", arguments={
+        "artifacts": [{"name": "a", "from": "{{steps.make.outputs.artifacts.a}}"}]})]]  # fmt: skip
+    return wf({"name": "main", "steps": steps}, make, show)
+
+
+def test_a_memoized_artifact_is_the_one_cached_across_processes(tmp_path):
+    cache, log, work = tmp_path / "cache", tmp_path / "ran", tmp_path / "work"
+    source = tmp_path / "wf.json"
+    source.write_text(json.dumps(memo_artifacts("first", "k1", log)))
+    code = (  # the first run, in a process of its own, in a temporary work dir it removes
+        "import json; from dmlp import argo; "
+        f"argo.run(json.load(open({str(source)!r})), cache_dir={str(cache)!r}, quiet=True)"
+        ".raise_for_status()"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+    hit = run(memo_artifacts("first", "k1", log), cache_dir=cache, work_dir=work)
+    assert hit.node("make").cache == "hit" and hit.node("show").outputs["result"] == "first", MEMO
+    other = run(memo_artifacts("second", "k2", log), cache_dir=cache, work_dir=work)
+    assert other.node("show").outputs["result"] == "second"  # the same work dir, overwritten
+    again = run(memo_artifacts("first", "k1", log), cache_dir=cache, work_dir=work)
+    assert again.node("make").cache == "hit" and again.node("show").outputs["result"] == "first"
+    assert log.read_text().split() == ["ran", "ran"]  # k1 once, k2 once

@@ -678,3 +678,24 @@ def test_a_memoized_artifact_is_the_one_cached_across_processes(tmp_path):
     again = run(memo_artifacts("first", "k1", log), cache_dir=cache, work_dir=work)
     assert again.node("make").cache == "hit" and again.node("show").outputs["result"] == "first"
     assert log.read_text().split() == ["ran", "ran"]  # k1 once, k2 once
+
+
+# ---------------------------------------------------------------------------- parallelism
+
+PARALLEL = f"{ARGO} workflow/controller/operator.go checkParallelism, node_counters.go"
+NAP = py("nap", "import time; time.sleep(0.4)")
+
+
+def most_at_once(result) -> int:
+    nodes = [n for n in result.leaves() if n.template == "nap"]
+    return max(sum(m.started <= n.started < m.finished for m in nodes) for n in nodes)
+
+
+@pytest.mark.parametrize("kind", ["steps", "dag"])
+def test_template_parallelism_counts_all_its_loops_together(kind):
+    # getActiveChildren counts a template's running pods (and steps/DAGs) whatever loop they
+    # belong to: two loops of three under `parallelism: 2` run two pods at a time, not four.
+    loops = [t(name, "nap", withItems=[1, 2, 3]) for name in ("a", "b")]
+    body = {"steps": [loops]} if kind == "steps" else {"dag": {"tasks": loops}}
+    result = run(wf({"name": "main", "parallelism": 2, **body}, NAP)).raise_for_status()
+    assert most_at_once(result) <= 2, PARALLEL

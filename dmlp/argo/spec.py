@@ -3,8 +3,11 @@
 Everything is checked before anything runs: an unknown template name, a DAG cycle, a feature the
 runner does not implement (``onExit``, ``synchronization``, a non-project container image, ...)
 or an expression it cannot read is one :class:`UnsupportedWorkflow` error that names the feature
-and the template. Fields that only matter to a cluster (``serviceAccountName``, ``podGC``,
-``volumes``, resource requests, security contexts) are accepted and ignored on the laptop.
+and the template; what Argo itself refuses is an :class:`InvalidWorkflow`, the one check
+``make validate`` makes too. Fields that only matter to a cluster (``serviceAccountName``,
+``podGC``, ``volumes``, resource requests, security contexts) are accepted and ignored on the
+laptop. The parts: :mod:`~dmlp.argo.tasks` (a DAG's shape), :mod:`~dmlp.argo.retries`,
+:mod:`~dmlp.argo.variables` (``{{...}}``), :mod:`~dmlp.argo.pods` (images and commands).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from dmlp.argo import expr, retries, variables
+from dmlp.argo import expr, pods, retries, variables
 from dmlp.argo.tasks import dag_targets, find_cycle, task_needs
 from dmlp.example.errors import UsageError
 
@@ -80,8 +83,6 @@ CONTAINER_CLUSTER_ONLY = {
 }
 RESOURCE_FIELDS = {"action", "manifest", "successCondition", "failureCondition"}
 RESOURCE_CLUSTER_ONLY = {"setOwnerReference", "flags"}
-PYTHONS = ("python", "python3")
-LOCAL_MODULES = ("chapters.",)  # what a container may run locally: the project image's modules
 
 
 class UnsupportedWorkflow(UsageError):
@@ -320,7 +321,14 @@ def _looped(call: Mapping) -> bool:
     return "withItems" in call or "withParam" in call
 
 
+def _raise(problem: tuple[bool, str] | None, where: str) -> None:
+    if problem is not None:
+        argo_refuses, message = problem
+        raise (InvalidWorkflow if argo_refuses else UnsupportedWorkflow)(f"{where}: {message}")
+
+
 def _check_container(c: dict, kind: str, where: str) -> None:
+    _raise(pods.image_problem(c.get("image")), f"{where} {kind}")
     known = CONTAINER_FIELDS | ({"source"} if kind == "script" else set())
     _unknown(c, known, CONTAINER_CLUSTER_ONLY, f"{where} {kind}")
     for env in c.get("env") or []:
@@ -328,56 +336,9 @@ def _check_container(c: dict, kind: str, where: str) -> None:
             raise UnsupportedWorkflow(
                 f"{where}: env {env.get('name')!r} valueFrom is not supported"
             )
-    command = list(c.get("command") or [])
-    if kind == "script":
-        if not command or command[0] not in PYTHONS:
-            raise UnsupportedWorkflow(
-                f"{where}: only Python scripts run locally (command {command or '(none)'})"
-            )
-        return
-    command_line = command + list(c.get("args") or [])
-    if not project_module(command_line):
-        raise UnsupportedWorkflow(
-            f"{where}: container command {' '.join(command_line)!r} cannot run locally: only "
-            "'python -m chapters....' (the project image) is supported"
-        )
-
-
-def project_module(command_line: list[str]) -> str | None:
-    """``chapters.x.y`` for ``["python", "-m", "chapters.x.y", ...]``, else ``None``."""
-    if len(command_line) >= 3 and command_line[0] in PYTHONS and command_line[1] == "-m":
-        if command_line[2].startswith(LOCAL_MODULES):
-            return command_line[2]
-    return None
+    _raise(pods.command_problem(c, kind), where)
 
 
 def _check_resource(r: dict, where: str) -> None:
     _unknown(r, RESOURCE_FIELDS, RESOURCE_CLUSTER_ONLY, f"{where} resource")
-    if r.get("action") != "create":
-        raise UnsupportedWorkflow(f"{where}: resource action {r.get('action')!r} (only create)")
-    try:
-        manifest = yaml.safe_load(expr.VARIABLE.sub("x", r.get("manifest") or ""))
-    except yaml.YAMLError:
-        raise UnsupportedWorkflow(f"{where}: the resource manifest is not valid YAML") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") != "TFJob":
-        kind = manifest.get("kind") if isinstance(manifest, dict) else None
-        raise UnsupportedWorkflow(f"{where}: resource kind {kind!r} (only TFJob runs locally)")
-    replicas = (manifest.get("spec") or {}).get("tfReplicaSpecs") or {}
-    if "Worker" not in replicas:
-        raise UnsupportedWorkflow(f"{where}: the TFJob has no Worker replicas")
-    commands = set()
-    for kind, replica in replicas.items():
-        if kind not in ("Worker", "Chief", "PS"):
-            raise UnsupportedWorkflow(f"{where}: TFJob replica type {kind!r} is not supported")
-        containers = (((replica.get("template") or {}).get("spec") or {}).get("containers")) or []
-        if len(containers) != 1:
-            raise UnsupportedWorkflow(f"{where}: each TFJob replica needs exactly one container")
-        line = list(containers[0].get("command") or []) + list(containers[0].get("args") or [])
-        if not project_module(line):
-            raise UnsupportedWorkflow(
-                f"{where}: TFJob {kind} command {' '.join(line)!r} cannot run locally: only "
-                "'python -m chapters....' is supported"
-            )
-        commands.add(tuple(line))
-    if len(commands) > 1:
-        raise UnsupportedWorkflow(f"{where}: TFJob replicas must all run the same command locally")
+    _raise(pods.resource_problem(r), where)

@@ -699,3 +699,30 @@ def test_template_parallelism_counts_all_its_loops_together(kind):
     body = {"steps": [loops]} if kind == "steps" else {"dag": {"tasks": loops}}
     result = run(wf({"name": "main", "parallelism": 2, **body}, NAP)).raise_for_status()
     assert most_at_once(result) <= 2, PARALLEL
+
+
+# ---------------------------------------------------------------------------- images
+
+
+@pytest.mark.parametrize(
+    ("image", "refusal"),
+    [
+        ("dmlp:dev", None),
+        ("registry.example:5000/team/dmlp:0.3", None),
+        ("python:3.11-alpine", "image 'python:3.11-alpine' cannot run locally"),
+        ("dmlp-tools:dev", "image 'dmlp-tools:dev' cannot run locally"),
+        ("", "the image may not be empty"),  # validate.go validateLeaf: Argo refuses it too
+    ],
+)  # fmt: skip
+def test_only_the_project_image_runs_locally(image, refusal):
+    from dmlp.argo import spec
+
+    script = py("s", "print('ran')")
+    script["script"]["image"] = image
+    data = wf({"name": "main", "steps": [[t("s", "s")]]}, script)
+    if refusal is None:
+        assert run(data).raise_for_status().node("s").outputs["result"] == "ran"
+        return
+    with pytest.raises(spec.UnsupportedWorkflow, match=refusal) as refused:
+        run(data)
+    assert isinstance(refused.value, spec.InvalidWorkflow) == (image == "")

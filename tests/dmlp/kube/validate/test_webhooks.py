@@ -1,11 +1,11 @@
-"""Stage 3: the webhook rules. What the TFJob admission webhook refuses although the CRD schema
-allows it is reported with its path."""
+"""Stage 3: the webhook rules. What the TFJob admission webhook, or Argo's validation of a
+Workflow, refuses although the CRD schema allows it is reported with its path."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.dmlp.kube.validate.samples import TFJOB, assert_rejected, edit
+from tests.dmlp.kube.validate.samples import TFJOB, WORKFLOW, assert_rejected, edit
 
 REFUSED = {
     "tfjob-container-not-named-tensorflow": (
@@ -47,26 +47,12 @@ REFUSED = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(REFUSED))
-def test_what_the_tfjob_webhook_refuses_is_reported_with_its_path(tmp_path, case):
-    assert_rejected(tmp_path, case, REFUSED[case])
-
-
-DAG = """
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: {name: wf, namespace: dmlp}
-spec:
-  entrypoint: main
-  templates:
-    - name: main
-      dag:
-        tasks:
-          - {name: a, template: hello}
-          - {name: b, template: hello, depends: a}
-    - name: hello
-      container: {image: "dmlp:dev", command: [python, --version]}
-"""
+DAG = edit(
+    WORKFLOW,
+    "    - name: main\n",
+    "    - name: main\n      dag:\n        tasks:\n          - {name: a, template: hello}\n"
+    "          - {name: b, template: hello, depends: a}\n    - name: hello\n",
+)
 
 # What Argo's validation refuses (workflow/validate/validate.go at v4.1.2), found by the local
 # runner's own check (dmlp.argo.spec.check), so `make validate` and the runner cannot disagree.
@@ -91,7 +77,9 @@ ARGO_REFUSED = {
     ),
 }
 
+REFUSED.update(ARGO_REFUSED)
 
-@pytest.mark.parametrize("case", sorted(ARGO_REFUSED))
-def test_what_argo_refuses_in_a_workflow_is_reported(tmp_path, case):
-    assert_rejected(tmp_path, case, ARGO_REFUSED[case])
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_what_a_webhook_or_argo_refuses_is_reported_with_its_path(tmp_path, case):
+    assert_rejected(tmp_path, case, REFUSED[case])

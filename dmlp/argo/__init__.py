@@ -8,16 +8,20 @@ features the book's workflow patterns use::
     result.raise_for_status()          # WorkflowFailed names the failing step and its cause
     for node in result.leaves(): print(node.name, node.phase, node.started, node.finished)
 
-Supported: ``steps`` (groups in sequence, members in parallel) and ``dag`` (``dependencies``,
-``depends``); ``withItems``/``withParam`` fan-out; input/output parameters, ``outputs.result``
-(a script's stdout) and artifacts (local files under the run's work dir); ``when``;
-``retryStrategy`` (``limit``, ``backoff``); ``memoize`` (``key``, ``maxAge``; the cache is a JSON
+Supported, with Argo v4.1.2's semantics: ``steps`` (groups in sequence, members in parallel)
+and ``dag`` (``dependencies``, ``depends``, ``target``, ``failFast``; the DAG's phase read from
+its targets' branches); ``withItems``/``withParam`` fan-out and its aggregated outputs; the
+workflow's arguments as the entrypoint's; input/output parameters, ``outputs.result`` (a step's
+stdout) and artifacts (local files under the run's work dir); ``when``; ``retryStrategy``
+(``limit``, ``retryPolicy``, ``backoff``); ``memoize`` (``key``, ``maxAge``; the cache is a JSON
 file per cache name under ``cache_dir``, as Argo's is a ConfigMap); ``parallelism`` on the
-workflow and on templates; script steps (Hera's runner or inline Python), containers running
-``python -m chapters....`` and TFJob resource steps (through the chapter 3 launcher).
-Anything else fails before the run starts with :class:`UnsupportedWorkflow`.
+workflow and on templates; on the project image, script steps (Hera's runner or inline Python),
+containers running ``python -m chapters....`` and TFJob resource steps (through the chapter 3
+launcher). Anything else, and anything Argo's own validation refuses, fails before the run
+starts with :class:`UnsupportedWorkflow`.
 
-Every step runs with a timeout, and every process is killed on error or Ctrl-C.
+A step runs until it ends or its template's ``activeDeadlineSeconds``, as on Argo (or
+``step_timeout`` seconds, if given); every process is killed on error or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -86,7 +90,7 @@ def run(
     *,
     work_dir: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
-    step_timeout: float = 300.0,
+    step_timeout: float | None = None,
     quiet: bool = False,
     echo: bool = False,
 ) -> WorkflowResult:
@@ -94,7 +98,8 @@ def run(
 
     ``arguments`` override the workflow's ``spec.arguments.parameters``. ``work_dir`` keeps each
     step's script, stdout/stderr and artifacts (default: a temporary folder, removed after the
-    run). ``cache_dir`` holds the memoization caches (without it, ``memoize`` never hits).
+    run). ``step_timeout`` kills a step after that many seconds (Argo has no such limit).
+    ``cache_dir`` holds the memoization caches (without it, ``memoize`` never hits).
     ``echo`` shows the steps' own stderr lines. A failed workflow is returned, not raised: call
     ``raise_for_status()``. Unsupported features raise :class:`UnsupportedWorkflow` at once.
     """

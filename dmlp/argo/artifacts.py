@@ -38,6 +38,11 @@ def declared_paths(t: dict) -> list[str]:
     return sorted(set(paths), key=len, reverse=True)
 
 
+def trim_newline(text: str) -> str:
+    """``text`` without one trailing newline, as Argo keeps a result or an output parameter."""
+    return text[:-1] if text.endswith("\n") else text
+
+
 def output_paths(t: dict) -> dict[str, str]:
     """``outputs.artifacts.NAME.path`` and ``outputs.parameters.NAME.path`` of a leaf template,
     its declared pod paths (``SubstituteParams`` in ``workflow/common/util.go``)."""
@@ -87,11 +92,11 @@ def collect_outputs(t: dict, local: Local) -> dict:
             if "value" in p:
                 params[p["name"]] = str(p["value"])
             continue
-        file = Path(local(path))
+        file = Path(local(path))  # SaveParameters: one trailing newline off, the default's too
         if file.is_file():
-            params[p["name"]] = file.read_text().rstrip("\n")
+            params[p["name"]] = trim_newline(file.read_text())
         elif "default" in value_from:
-            params[p["name"]] = str(value_from["default"])
+            params[p["name"]] = trim_newline(str(value_from["default"]))
         else:
             raise UsageError(f"output parameter {p['name']!r}: the step did not write {path}")
     if params:

@@ -5,6 +5,11 @@ key holds ``{"nodeID", "outputs", "creationTimestamp", "lastHitTimestamp"}`` as 
 ConfigMap is ``<cache_dir>/<name>.json`` with the same entries, so the cache survives a new process
 exactly as the ConfigMap survives a new workflow. Keys follow Argo's rule: letters, digits and
 dashes, starting with a letter or digit.
+
+A cached output artifact is kept as Argo keeps it, in a store of its own: Argo's entry names the
+artifact's key in the artifact repository, which no later run changes; here the entry names a copy
+under ``<cache_dir>/<name>.artifacts/<key>/``, not the step's folder of the run that made it
+(removed after the run, or overwritten when a work dir is reused).
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import tempfile
 import threading
 from pathlib import Path
 
+from dmlp.argo.artifacts import copy_artifact
 from dmlp.example.errors import UsageError
 
 KEY = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")  # Argo v4.1's cacheKeyRegex
@@ -83,13 +90,17 @@ class MemoCache:
             age = (_now() - _parse(entry["creationTimestamp"])).total_seconds()
             if max_age is not None and age > max_age:
                 return None
+            outputs = entry.get("outputs") or {}
+            if not all(Path(p).exists() for p in (outputs.get("artifacts") or {}).values()):
+                return None  # its stored artifacts were deleted: run the step again
             entry["lastHitTimestamp"] = _stamp(_now())
             self._write(name, entries)
-            return entry.get("outputs") or {}
+            return outputs
 
     def save(self, name: str, key: str, node_id: str, outputs: dict) -> None:
         self.check_key(key)
         with self._lock:
+            outputs = self._store_artifacts(name, key, outputs)
             entries = self._read(name)
             now = _stamp(_now())
             entries[key] = {
@@ -99,6 +110,22 @@ class MemoCache:
                 "lastHitTimestamp": now,
             }
             self._write(name, entries)
+
+    def _store_artifacts(self, name: str, key: str, outputs: dict) -> dict:
+        """``outputs`` with each artifact copied to the cache's own store (replacing the key's)."""
+        found = outputs.get("artifacts") or {}
+        if not found:
+            return outputs
+        store = self.path(name).with_suffix(".artifacts") / key
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fresh = Path(tempfile.mkdtemp(dir=self.directory, prefix=f".{name}-{key}-"))
+        for artifact, path in found.items():
+            copy_artifact(path, str(fresh / artifact))
+        shutil.rmtree(store, ignore_errors=True)
+        store.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(fresh, store)
+        stored = {artifact: str(store / artifact) for artifact in found}
+        return {**outputs, "artifacts": stored}
 
     def entries(self, name: str) -> dict:
         with self._lock:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import threading
 
-from dmlp.argo import expr, graph, spec, steps
+from dmlp.argo import expr, graph, outputs, steps
 from dmlp.argo.records import FAILED, NodeRecord
+from dmlp.argo.tasks import dag_targets, task_needs, with_ancestors
 
 _RESULT_PHASE = {"Errored": "Error"}  # a depends result and the node phase it tests
 
@@ -31,9 +32,9 @@ def run_dag(engine, t: dict, record: NodeRecord, scope: dict):
     scope = dict(scope)
     slots = engine.boundary_slots(t)
     tasks = {task["name"]: task for task in t["dag"]["tasks"]}
-    needs = {name: spec.task_needs(task) for name, task in tasks.items()}
-    targets = spec.dag_targets(t["dag"])
-    wanted = spec.with_ancestors(targets, needs)
+    needs = {name: task_needs(task) for name, task in tasks.items()}
+    targets = dag_targets(t["dag"])
+    wanted = with_ancestors(targets, needs)
     done: dict[str, NodeRecord] = {}
     pending = [name for name in tasks if name in wanted]
     running: dict[str, threading.Thread] = {}
@@ -51,6 +52,9 @@ def run_dag(engine, t: dict, record: NodeRecord, scope: dict):
             return False
         return node.phase == _RESULT_PHASE.get(result, result)
 
+    def ancestors(name: str) -> set[str]:
+        return with_ancestors(needs[name], needs)
+
     def place(name: str, node: NodeRecord) -> None:
         """Record the task's node, after the outbound nodes of what it depends on."""
         deps = needs[name]
@@ -62,7 +66,7 @@ def run_dag(engine, t: dict, record: NodeRecord, scope: dict):
         task = tasks[name]
         node = ledger.new_node(f"{record.id}.{name}", name, task["template"], "Skipped", record.id)
         place(name, ledger.finish(node, phase, message))
-        steps.publish(engine, scope, "tasks", task, [node], looped=False)
+        outputs.publish(engine, scope, "tasks", task, node)
 
     def start(name: str) -> None:
         def work() -> None:
@@ -85,7 +89,10 @@ def run_dag(engine, t: dict, record: NodeRecord, scope: dict):
                 except expr.ExpressionError as err:
                     not_run(name, "Error", f"depends: {err}")
                     continue
-                if go:
+                unread = outputs.failed_aggregates(scope, "tasks", ancestors(name))
+                if go and unread:  # buildLocalScopeFromTask fails for this task
+                    not_run(name, "Error", unread)
+                elif go:
                     start(name)
                 else:
                     not_run(name, "Omitted", "omitted: depends condition not met")
@@ -106,7 +113,8 @@ def run_dag(engine, t: dict, record: NodeRecord, scope: dict):
     if cancelled:
         return "Failed", "cancelled", {}
     if phase == "Succeeded":
-        return "Succeeded", "", {}
+        unread = outputs.failed_aggregates(scope, "tasks", tasks)
+        return ("Error", unread, {}) if unread else ("Succeeded", "", {})
     failed = [n for n in done.values() if n.phase in FAILED]
     if phase not in FAILED or not failed:  # cannot happen: every wanted task has a node
         return "Error", f"the DAG's phase could not be decided ({phase})", {}
@@ -130,6 +138,6 @@ def _run_task(engine, task: dict, record: NodeRecord, scope: dict, slots) -> Nod
             f"{record.id}.{task['name']}", task["name"], task["template"], "Skipped", record.id
         )
         ledger.finish(node, "Error", str(err))
-        steps.publish(engine, scope, "tasks", task, [node], looped=False)
+        outputs.publish(engine, scope, "tasks", task, node)
         return node
     return steps.call(engine, task, record, items, scope, "tasks", slots)

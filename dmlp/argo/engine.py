@@ -32,12 +32,13 @@ class Engine:
         arguments: dict[str, Any] | None,
         work_dir: Path,
         cache_dir: Path | None,
-        step_timeout: float,
+        step_timeout: float | None,
         log,
         echo: bool,
     ):
         self.data = data
-        self.templates = spec.check(data)
+        # Checked as Argo checks it after `argo submit -p`: with the given arguments declared.
+        self.templates = spec.check(_declare(data, arguments or {}))
         self.name = spec.workflow_name(data)
         self.work_dir, self.log = work_dir, log
         self.cache = MemoCache(cache_dir) if cache_dir is not None else None
@@ -47,7 +48,11 @@ class Engine:
         wf_spec = data["spec"]
         limit = wf_spec.get("parallelism")
         self.pod_slots = threading.BoundedSemaphore(int(limit)) if limit else None
-        self.scope = {"workflow.name": self.name, "workflow.namespace": "local"}
+        self.scope = {
+            "workflow.name": self.name,
+            "workflow.namespace": "local",
+            "workflow.mainEntrypoint": wf_spec["entrypoint"],
+        }
         self.arguments = self.workflow_arguments(arguments)
         for name, value in self.arguments.items():
             self.scope[f"workflow.parameters.{name}"] = value
@@ -244,6 +249,7 @@ class Engine:
             scope[f"inputs.artifacts.{a['name']}.path"] = a.get("path", "")
             if a["name"] in artifacts:
                 scope[f"__from.{a['name']}"] = artifacts[a["name"]]
+                scope[f"inputs.artifacts.{a['name']}"] = artifacts[a["name"]]
         return scope
 
     def attempt(self, t, kind, record, scope, attempt, slots, seconds=None):
@@ -276,3 +282,14 @@ class Engine:
         finally:
             if self.pod_slots is not None:
                 self.pod_slots.release()
+
+
+def _declare(data: dict, given: dict[str, Any]) -> dict:
+    """``data`` with each of the ``given`` argument names in ``spec.arguments.parameters``."""
+    arguments = data["spec"].get("arguments") or {}
+    declared = [p.get("name") for p in arguments.get("parameters") or []]
+    added = [{"name": k, "value": str(v)} for k, v in given.items() if k not in declared]
+    if not added:
+        return data
+    parameters = [*(arguments.get("parameters") or []), *added]
+    return {**data, "spec": {**data["spec"], "arguments": {**arguments, "parameters": parameters}}}

@@ -62,11 +62,17 @@ ABSENT = _Absent("")
 _ABSENT_WHY = "its node was skipped or omitted and the output declares no default"
 
 
+# The tags Argo resolves or refuses (workflow/common/common.go,
+# GlobalVarValidWorkflowVariablePrefix); any other tag ({{item}} outside a loop) stays as written.
+ARGO_PREFIXES = ("item.", "steps.", "inputs.", "outputs.", "pod.", "workflow.", "tasks.")
+
+
 def substitute(text: str, scope: Mapping[str, str], strict: bool = True) -> str:
     """Replace every ``{{name}}`` in ``text`` by ``scope[name]``.
 
-    Expression tags (``{{=...}}``) are not supported. With ``strict`` a name missing from the
-    scope raises :class:`MissingVariable`; otherwise it is left as it was.
+    Expression tags (``{{=...}}``) are not supported. A name missing from the scope is left as
+    it was, unless ``strict`` and it starts with one of :data:`ARGO_PREFIXES`: then it raises
+    :class:`MissingVariable`.
     """
 
     def replace(match: re.Match) -> str:
@@ -77,7 +83,7 @@ def substitute(text: str, scope: Mapping[str, str], strict: bool = True) -> str:
             if scope[name] is ABSENT:
                 raise MissingVariable(name, _ABSENT_WHY)
             return str(scope[name])
-        if strict:
+        if strict and name.startswith(ARGO_PREFIXES):
             raise MissingVariable(name)
         return match.group(0)
 

@@ -21,7 +21,9 @@ class Flags(argo.WorkflowFlags):
         None, "workflow arguments as name=value, comma-separated (e.g. out=out/x,seed=1)"
     )
     cache_dir: str | None = option(None, "memoization cache folder (default: none, never a hit)")
-    step_timeout: float = option(300.0, "seconds before a step is killed", minimum=1)
+    step_timeout: float | None = option(
+        None, "seconds before a step is killed (default: never, as on Argo)", minimum=1
+    )
     verbose: bool = option(False, "show every step's own stderr")
 
 

@@ -3,12 +3,16 @@
 Everything is checked before anything runs: an unknown template name, a DAG cycle, a feature the
 runner does not implement (``onExit``, ``synchronization``, a non-project container image, ...)
 or an expression it cannot read is one :class:`UnsupportedWorkflow` error that names the feature
-and the template. Fields that only matter to a cluster (``serviceAccountName``, ``podGC``,
-``volumes``, resource requests, security contexts) are accepted and ignored on the laptop.
+and the template; what Argo itself refuses is an :class:`InvalidWorkflow`, the one check
+``make validate`` makes too. Fields that only matter to a cluster (``serviceAccountName``,
+``podGC``, ``volumes``, resource requests, security contexts) are accepted and ignored on the
+laptop. The parts: :mod:`~dmlp.argo.tasks` (a DAG's shape), :mod:`~dmlp.argo.retries`,
+:mod:`~dmlp.argo.variables` (``{{...}}``), :mod:`~dmlp.argo.pods` (images and commands).
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,7 +20,8 @@ from typing import Any
 
 import yaml
 
-from dmlp.argo import expr, retries
+from dmlp.argo import expr, pods, retries, variables
+from dmlp.argo.tasks import dag_targets, find_cycle, task_needs
 from dmlp.example.errors import UsageError
 
 SPEC_FIELDS = {"entrypoint", "templates", "arguments", "parallelism", "activeDeadlineSeconds"}
@@ -78,12 +83,21 @@ CONTAINER_CLUSTER_ONLY = {
 }
 RESOURCE_FIELDS = {"action", "manifest", "successCondition", "failureCondition"}
 RESOURCE_CLUSTER_ONLY = {"setOwnerReference", "flags"}
-PYTHONS = ("python", "python3")
-LOCAL_MODULES = ("chapters.",)  # what a container may run locally: the project image's modules
 
 
 class UnsupportedWorkflow(UsageError):
     """The workflow uses something the local runner cannot run; found before anything runs."""
+
+
+class InvalidWorkflow(UnsupportedWorkflow):
+    """Argo itself refuses the workflow (``workflow/validate/validate.go``): ``make validate``
+    reports it too (:mod:`dmlp.kube.validate.webhooks`)."""
+
+
+# Off while `make validate` checks a workflow: only what Argo refuses counts there, not what the
+# local runner cannot do.
+_RUNNER = contextvars.ContextVar("runner", default=True)
+ARGO_KINDS = (*KINDS, "containerSet", "suspend", "data", "http", "plugin")
 
 
 def load(workflow: Any) -> dict:
@@ -118,13 +132,27 @@ def workflow_name(data: dict) -> str:
 
 
 def _unknown(found: Mapping, known: set, ignored: set, where: str) -> None:
+    if not _RUNNER.get():
+        return  # an unknown field is the schema's business (dmlp.kube.validate.schemas)
     for key in found:
         if key not in known and key not in ignored:
             raise UnsupportedWorkflow(f"{where}: {key!r} is not supported by the local runner")
 
 
-def check(data: dict) -> dict[str, dict]:
-    """Check the whole workflow; return its templates by name, or raise UnsupportedWorkflow."""
+def check(data: dict, runner: bool = True) -> dict[str, dict]:
+    """Check the whole workflow; return its templates by name, or raise UnsupportedWorkflow.
+
+    With ``runner`` false, only what Argo refuses is raised (:class:`InvalidWorkflow`); a
+    template the local runner cannot run is passed over.
+    """
+    token = _RUNNER.set(runner)
+    try:
+        return _check(data)
+    finally:
+        _RUNNER.reset(token)
+
+
+def _check(data: dict) -> dict[str, dict]:
     spec = data["spec"]
     _unknown(spec, SPEC_FIELDS, SPEC_CLUSTER_ONLY, "workflow spec")
     arguments = spec.get("arguments") or {}
@@ -136,19 +164,28 @@ def check(data: dict) -> dict[str, dict]:
     for template in spec.get("templates") or []:
         name = template.get("name")
         if not name:
-            raise UnsupportedWorkflow("a template has no name")
+            raise InvalidWorkflow("a template has no name")
         if name in templates:
-            raise UnsupportedWorkflow(f"two templates are named {name!r}")
+            raise InvalidWorkflow(f"two templates are named {name!r}")
         templates[name] = template
     entry = spec.get("entrypoint")
     if not entry:
-        raise UnsupportedWorkflow("workflow spec: no entrypoint")
+        raise InvalidWorkflow("workflow spec: no entrypoint")
     if entry not in templates:
-        raise UnsupportedWorkflow(
-            f"entrypoint {entry!r} is not a template; known: {_names(templates)}"
-        )
+        raise InvalidWorkflow(f"entrypoint {entry!r} is not a template; known: {_names(templates)}")
     for template in templates.values():
-        _check_template(template, templates)
+        try:
+            _check_template(template, templates)
+        except InvalidWorkflow:
+            raise
+        except UnsupportedWorkflow:
+            if _RUNNER.get():
+                raise
+    for argo_refuses, message in variables.problems(data, templates):
+        if argo_refuses:
+            raise InvalidWorkflow(message)
+        if _RUNNER.get():
+            raise UnsupportedWorkflow(message)
     return templates
 
 
@@ -158,29 +195,39 @@ def _names(templates: Mapping) -> str:
 
 def _check_template(t: dict, templates: dict) -> None:
     where = f"template {t['name']!r}"
-    _unknown(t, TEMPLATE_FIELDS, TEMPLATE_CLUSTER_ONLY, where)
-    kinds = [k for k in KINDS if k in t]
-    if len(kinds) != 1:
-        raise UnsupportedWorkflow(
-            f"{where}: needs exactly one of {', '.join(KINDS)} (found {', '.join(kinds) or 'none'})"
+    kinds = [k for k in ARGO_KINDS if k in t]
+    if len(kinds) != 1:  # validateTemplateType
+        raise InvalidWorkflow(
+            f"{where}: needs exactly one template type (found {', '.join(kinds) or 'none'})"
         )
     kind = kinds[0]
-    if kind in ("steps", "dag") and t.get("outputs"):
-        raise UnsupportedWorkflow(f"{where}: outputs of a {kind} template are not supported")
     if kind == "steps":
+        seen: set = set()
         for group in t["steps"] or []:
             for step in group or []:
-                _check_call(step, STEP_FIELDS, templates, f"{where}, step {step.get('name')!r}")
+                here = f"{where}, step {step.get('name')!r}"
+                if step.get("name") in seen:  # validateSteps: step names are unique
+                    raise InvalidWorkflow(f"{here}: two steps have this name")
+                seen.add(step.get("name"))
+                _check_call(step, STEP_FIELDS, templates, here)
     elif kind == "dag":
-        _unknown(t["dag"], {"tasks", "target", "failFast"}, set(), f"{where} dag")
         _check_dag(t, templates, where)
-    elif kind in ("script", "container"):
+        _unknown(t["dag"], {"tasks", "target", "failFast"}, set(), f"{where} dag")
+    _unknown(t, TEMPLATE_FIELDS, TEMPLATE_CLUSTER_ONLY, where)
+    if kind in ("steps", "dag") and t.get("outputs"):
+        raise UnsupportedWorkflow(f"{where}: outputs of a {kind} template are not supported")
+    if kind not in KINDS:
+        raise UnsupportedWorkflow(f"{where}: {kind!r} templates are not supported locally")
+    if kind in ("script", "container"):
         _check_container(t[kind], kind, where)
-    else:
+    elif kind == "resource":
         _check_resource(t["resource"], where)
         if (t.get("outputs") or {}).get("parameters") or (t.get("outputs") or {}).get("artifacts"):
             raise UnsupportedWorkflow(f"{where}: outputs of a resource template are not supported")
     if "retryStrategy" in t:
+        policy = (t["retryStrategy"] or {}).get("retryPolicy", "")
+        if policy not in (*retries.POLICIES, ""):  # validateTemplateHolder
+            raise InvalidWorkflow(f"{where}: {policy} is not a valid RetryPolicy")
         problem = retries.problem(t["retryStrategy"])
         if problem:
             raise UnsupportedWorkflow(f"{where} retryStrategy: {problem}")
@@ -212,17 +259,20 @@ def _guard(fn, where: str) -> None:
 
 
 def _check_call(call: dict, fields: set, templates: dict, where: str) -> None:
-    _unknown(call, fields, set(), where)
     if not call.get("name"):
-        raise UnsupportedWorkflow(f"{where}: a step or task needs a name")
-    if call.get("template") not in templates:
-        raise UnsupportedWorkflow(
+        raise InvalidWorkflow(f"{where}: a step or task needs a name")
+    for other in ("templateRef", "inline"):
+        if other in call:
+            raise UnsupportedWorkflow(f"{where}: {other!r} is not supported by the local runner")
+    if call.get("template") not in templates:  # validateTemplateHolder: "... undefined"
+        raise InvalidWorkflow(
             f"{where}: unknown template {call.get('template')!r}; known: {_names(templates)}"
         )
+    _unknown(call, fields, set(), where)
     if "when" in call:
         _guard(lambda: expr.check_when(str(call["when"])), f"{where} when")
-    if "withItems" in call and "withParam" in call:
-        raise UnsupportedWorkflow(f"{where}: withItems and withParam together")
+    if "withItems" in call and "withParam" in call:  # addItemsToScope
+        raise InvalidWorkflow(f"{where}: withItems and withParam together")
     arguments = call.get("arguments") or {}
     _unknown(arguments, {"parameters", "artifacts"}, set(), f"{where} arguments")
     for artifact in arguments.get("artifacts") or []:
@@ -233,11 +283,11 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
     tasks: dict[str, dict] = {}
     for task in t["dag"].get("tasks") or []:
         if task.get("name") in tasks:  # Argo's validateDAG: the names must be unique
-            raise UnsupportedWorkflow(f"{where}: two tasks are named {task.get('name')!r}")
+            raise InvalidWorkflow(f"{where}: two tasks are named {task.get('name')!r}")
         tasks[task.get("name")] = task
     for target in dag_targets(t["dag"]):
         if target not in tasks:
-            raise UnsupportedWorkflow(f"{where}: dag.target names unknown task {target!r}")
+            raise InvalidWorkflow(f"{where}: dag.target names unknown task {target!r}")
     if not isinstance(t["dag"].get("failFast", True), bool):
         raise UnsupportedWorkflow(f"{where}: dag.failFast must be true or false")
     edges: dict[str, list[str]] = {}
@@ -245,75 +295,40 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
         here = f"{where}, task {name!r}"
         _check_call(task, TASK_FIELDS, templates, here)
         if "dependencies" in task and "depends" in task:
-            raise UnsupportedWorkflow(f"{here}: dependencies and depends together")
+            raise InvalidWorkflow(f"{here}: dependencies and depends together")
         if "depends" in task:
             try:
                 expr.check_depends(str(task["depends"]))
             except expr.ExpressionError as err:
-                raise UnsupportedWorkflow(f"{here}: {err}") from None
+                raise InvalidWorkflow(f"{here}: {err}") from None
         needs = task_needs(task)
         for need in needs:
             if need not in tasks:
-                raise UnsupportedWorkflow(f"{here}: depends on unknown task {need!r}")
+                raise InvalidWorkflow(f"{here}: depends on unknown task {need!r}")
+        for need, result in expr.depends_atoms(str(task.get("depends", ""))):
+            if result in ("AnySucceeded", "AllFailed") and not _looped(tasks[need]):
+                raise InvalidWorkflow(f"{here}: {need}.{result} needs a task with a loop")
+        missing = variables.missing_dependency(task, tasks)
+        if missing:
+            raise InvalidWorkflow(f"{here}: {missing}")
         edges[name] = needs
     cycle = find_cycle(edges)
     if cycle:
-        raise UnsupportedWorkflow(f"{where}: dependency cycle {' -> '.join(reversed(cycle))}")
+        raise InvalidWorkflow(f"{where}: dependency cycle {' -> '.join(reversed(cycle))}")
 
 
-def task_needs(task: Mapping[str, Any]) -> list[str]:
-    """The tasks a DAG task waits for: the names in its ``depends``, else its ``dependencies``."""
-    if "depends" in task:
-        return expr.depends_names(str(task["depends"]))
-    return list(task.get("dependencies") or [])
+def _looped(call: Mapping) -> bool:
+    return "withItems" in call or "withParam" in call
 
 
-def dag_targets(dag: Mapping[str, Any]) -> list[str]:
-    """The tasks a DAG runs for: ``target`` (names split on spaces), else every task that no
-    other task depends on (``executeDAG``, ``findLeafTaskNames`` in ``dag.go``)."""
-    if dag.get("target"):
-        return str(dag["target"]).split()
-    tasks = dag.get("tasks") or []
-    needed = {need for task in tasks for need in task_needs(task)}
-    return sorted({task.get("name") for task in tasks} - needed)
-
-
-def with_ancestors(targets: list[str], needs: Mapping[str, list[str]]) -> set[str]:
-    """``targets`` and every task they depend on, directly or not."""
-    found: set[str] = set()
-    todo = list(targets)
-    while todo:
-        name = todo.pop()
-        if name not in found:
-            found.add(name)
-            todo.extend(needs.get(name, []))
-    return found
-
-
-def find_cycle(edges: Mapping[str, list[str]]) -> list[str] | None:
-    """A cycle in ``task -> its dependencies`` as a list of names (first == last), or ``None``."""
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-    path: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        path.append(node)
-        for dep in edges.get(node, []):
-            if state.get(dep) == 1:
-                return path[path.index(dep) :] + [dep]
-            if dep not in state and (found := visit(dep)):
-                return found
-        path.pop()
-        state[node] = 2
-        return None
-
-    for node in edges:
-        if node not in state and (found := visit(node)):
-            return found
-    return None
+def _raise(problem: tuple[bool, str] | None, where: str) -> None:
+    if problem is not None:
+        argo_refuses, message = problem
+        raise (InvalidWorkflow if argo_refuses else UnsupportedWorkflow)(f"{where}: {message}")
 
 
 def _check_container(c: dict, kind: str, where: str) -> None:
+    _raise(pods.image_problem(c.get("image")), f"{where} {kind}")
     known = CONTAINER_FIELDS | ({"source"} if kind == "script" else set())
     _unknown(c, known, CONTAINER_CLUSTER_ONLY, f"{where} {kind}")
     for env in c.get("env") or []:
@@ -321,56 +336,9 @@ def _check_container(c: dict, kind: str, where: str) -> None:
             raise UnsupportedWorkflow(
                 f"{where}: env {env.get('name')!r} valueFrom is not supported"
             )
-    command = list(c.get("command") or [])
-    if kind == "script":
-        if not command or command[0] not in PYTHONS:
-            raise UnsupportedWorkflow(
-                f"{where}: only Python scripts run locally (command {command or '(none)'})"
-            )
-        return
-    command_line = command + list(c.get("args") or [])
-    if not project_module(command_line):
-        raise UnsupportedWorkflow(
-            f"{where}: container command {' '.join(command_line)!r} cannot run locally: only "
-            "'python -m chapters....' (the project image) is supported"
-        )
-
-
-def project_module(command_line: list[str]) -> str | None:
-    """``chapters.x.y`` for ``["python", "-m", "chapters.x.y", ...]``, else ``None``."""
-    if len(command_line) >= 3 and command_line[0] in PYTHONS and command_line[1] == "-m":
-        if command_line[2].startswith(LOCAL_MODULES):
-            return command_line[2]
-    return None
+    _raise(pods.command_problem(c, kind), where)
 
 
 def _check_resource(r: dict, where: str) -> None:
     _unknown(r, RESOURCE_FIELDS, RESOURCE_CLUSTER_ONLY, f"{where} resource")
-    if r.get("action") != "create":
-        raise UnsupportedWorkflow(f"{where}: resource action {r.get('action')!r} (only create)")
-    try:
-        manifest = yaml.safe_load(expr.VARIABLE.sub("x", r.get("manifest") or ""))
-    except yaml.YAMLError:
-        raise UnsupportedWorkflow(f"{where}: the resource manifest is not valid YAML") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") != "TFJob":
-        kind = manifest.get("kind") if isinstance(manifest, dict) else None
-        raise UnsupportedWorkflow(f"{where}: resource kind {kind!r} (only TFJob runs locally)")
-    replicas = (manifest.get("spec") or {}).get("tfReplicaSpecs") or {}
-    if "Worker" not in replicas:
-        raise UnsupportedWorkflow(f"{where}: the TFJob has no Worker replicas")
-    commands = set()
-    for kind, replica in replicas.items():
-        if kind not in ("Worker", "Chief", "PS"):
-            raise UnsupportedWorkflow(f"{where}: TFJob replica type {kind!r} is not supported")
-        containers = (((replica.get("template") or {}).get("spec") or {}).get("containers")) or []
-        if len(containers) != 1:
-            raise UnsupportedWorkflow(f"{where}: each TFJob replica needs exactly one container")
-        line = list(containers[0].get("command") or []) + list(containers[0].get("args") or [])
-        if not project_module(line):
-            raise UnsupportedWorkflow(
-                f"{where}: TFJob {kind} command {' '.join(line)!r} cannot run locally: only "
-                "'python -m chapters....' is supported"
-            )
-        commands.add(tuple(line))
-    if len(commands) > 1:
-        raise UnsupportedWorkflow(f"{where}: TFJob replicas must all run the same command locally")
+    _raise(pods.resource_problem(r), where)

@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from dmlp.argo import expr, graph
+from dmlp.argo import expr, graph, outputs
 from dmlp.argo.records import FAILED, NodeRecord
 from dmlp.example.errors import UsageError
 
@@ -58,6 +58,9 @@ def run_steps(engine, t: dict, record: NodeRecord, scope: dict):
         record.outbound = list(sg.children)
         if phase in FAILED:
             return "Failed", message, {}
+        unread = outputs.failed_aggregates(scope, "steps", [s["name"] for s in group or []])
+        if unread:  # executeSteps returns the error: the steps node is Error
+            return "Error", unread, {}
         if engine.cancel.is_set():
             return "Failed", "cancelled", {}
         before = graph.after_steps_group(nodes, sg.id)
@@ -122,7 +125,7 @@ def expand(call: dict, scope: dict) -> list[tuple[str, dict]]:
     for i, item in enumerate(items):
         item_scope = dict(scope)
         if isinstance(item, dict):
-            item_scope["item"] = json.dumps(item, separators=(",", ":"))
+            item_scope["item"] = outputs.go_json(item)
             for k, v in item.items():
                 item_scope[f"item.{k}"] = _text(v)
             label = ",".join(f"{k}:{_text(v)}" for k, v in item.items())
@@ -203,13 +206,13 @@ def call(
     ledger = engine.ledger
     if "withItems" not in call and "withParam" not in call:
         node = launch(engine, call, items[0], parent.id, parent.id, slots)
-        publish(engine, scope, prefix, call, [node], looped=False)
+        outputs.publish(engine, scope, prefix, call, node)
         return node
     node_id = f"{parent.id}.{call['name']}"
     if not items:
         node = ledger.new_node(node_id, call["name"], call["template"], "Skipped", parent.id)
         ledger.finish(node, "Skipped", "Skipped, empty params")
-        publish(engine, scope, prefix, call, [node], looped=False)
+        outputs.publish(engine, scope, prefix, call, node)
         return node
     group = ledger.new_node(
         node_id, call["name"], call["template"], "TaskGroup", parent.id, running=True
@@ -218,12 +221,13 @@ def call(
         engine, [(lambda i=i: launch(engine, call, i, group.id, parent.id, slots)) for i in items]
     )
     group.children = [c.id for c in children]
-    publish(engine, scope, prefix, call, children, looped=True)
     phase, message = "Succeeded", ""
     for child in children:
         if child.phase in FAILED:
             phase, message = child.phase, f"{child.name}: {child.message}"
-    return ledger.finish(group, phase, message, quiet=True)
+    ledger.finish(group, phase, message, quiet=True)
+    outputs.publish_loop(engine, scope, prefix, call, group, children, parent)
+    return group
 
 
 def in_parallel(engine, jobs: list) -> list[NodeRecord]:
@@ -249,57 +253,7 @@ def in_parallel(engine, jobs: list) -> list[NodeRecord]:
     return [r for r in results if r is not None]
 
 
-def publish(engine, scope: dict, prefix: str, call: dict, nodes: list, looped: bool) -> None:
-    """Put a call's outputs (a loop's: aggregated as JSON lists) into the caller's ``scope``.
-
-    A skipped or omitted node gives each declared output parameter its ``valueFrom.default``,
-    or marks it absent (``addSkippedNodeOutputsToScope`` in ``workflow/controller/scope.go``).
-    """
-    base = f"{prefix}.{call['name']}"
-    if not looped:
-        node = nodes[0]
-        outputs = node.outputs or {}
-        if node.phase in ("Skipped", "Omitted") and not outputs:
-            outputs = skipped_outputs(engine.templates[call["template"]])
-        if "result" in outputs:
-            scope[f"{base}.outputs.result"] = outputs["result"]
-        for pname, value in (outputs.get("parameters") or {}).items():
-            scope[f"{base}.outputs.parameters.{pname}"] = value
-        for aname, path in (outputs.get("artifacts") or {}).items():
-            scope[f"{base}.outputs.artifacts.{aname}"] = path
-        if "exitCode" in outputs:
-            scope[f"{base}.exitCode"] = outputs["exitCode"]
-        scope[f"{base}.status"] = node.phase
-        return
-    ok = [n for n in nodes if n.phase == "Succeeded"]
-    results = [_json_or_text(n.outputs["result"]) for n in ok if "result" in (n.outputs or {})]
-    scope[f"{base}.outputs.result"] = json.dumps(results)
-    maps = [n.outputs.get("parameters") or {} for n in ok if n.outputs.get("parameters")]
-    scope[f"{base}.outputs.parameters"] = json.dumps(maps)
-    for pname in {k for m in maps for k in m}:
-        scope[f"{base}.outputs.parameters.{pname}"] = json.dumps(
-            [m[pname] for m in maps if pname in m]
-        )
-    scope[f"{base}.status"] = "Succeeded" if len(ok) == len(nodes) else "Failed"
-
-
-def skipped_outputs(t: dict) -> dict:
-    """The outputs a skipped or omitted node of template ``t`` stands for: declared defaults."""
-    params = {}
-    for p in (t.get("outputs") or {}).get("parameters") or []:
-        value_from = p.get("valueFrom") or {}
-        params[p["name"]] = str(value_from["default"]) if "default" in value_from else expr.ABSENT
-    return {"parameters": params} if params else {}
-
-
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
-    return json.dumps(value, separators=(",", ":"))
-
-
-def _json_or_text(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+    return outputs.go_json(value)

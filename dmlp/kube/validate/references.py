@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dmlp.argo.pods import is_project_image
 from dmlp.kube.validate.objects import Item, Problem, format_path, walk
 
-PROJECT_IMAGE = "dmlp"
 # Objects a cluster always has, so a reference to them needs no manifest.
 WELL_KNOWN = {"ServiceAccount": {"default"}, "ConfigMap": {"kube-root-ca.crt"}}
 
@@ -22,7 +22,7 @@ def image_problem(image: str) -> str | None:
     repo, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "")
     if digest:
         return None
-    if repo.rsplit("/", 1)[-1] == PROJECT_IMAGE and tag:
+    if is_project_image(name) and tag:
         return None
     if not tag:
         return f"image {image!r} has no tag: pin a release tag (or a digest)"

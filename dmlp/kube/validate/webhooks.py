@@ -1,14 +1,17 @@
 """Stage 3, webhook rules: what an operator's admission webhook refuses although the CRD schema
 allows it (the CRD leaves enums as plain strings; names and replica types are checked in Go).
 
-Today one webhook: the TFJob's, from the Training Operator v1.9.4. Another operator's rules go
-here as one more function, registered in :data:`RULES` under the kind it admits.
+The TFJob's webhook, from the Training Operator v1.9.4, and Argo's validation of a Workflow
+before it runs (the local runner's own check). Another operator's rules go here as one more
+function, registered in :data:`RULES` under the kind it admits.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+
+from dmlp.argo.spec import InvalidWorkflow, check
 
 # Training Operator v1.9.4, pkg/webhooks/tensorflow/tfjob_webhook.go and the Go enums of
 # pkg/apis/kubeflow.org/v1/{common,tensorflow}_types.go (the CRD leaves these as plain strings).
@@ -84,6 +87,22 @@ def tfjob_rules(doc: dict) -> list[tuple[str, str]]:
     return found
 
 
+def argo_workflow_rules(doc: dict) -> list[tuple[str, str]]:
+    """What Argo's own validation refuses (a DAG task naming a missing template, a cycle, ...):
+    the very check the local runner makes before a run (:func:`dmlp.argo.spec.check`), with what
+    only the local runner cannot do left out."""
+    try:
+        check(doc, runner=False)
+    except InvalidWorkflow as err:
+        return [("spec", str(err))]
+    return []
+
+
 # (apiVersion, kind) -> its webhook's checks; a webhook admits the versions it is registered for
-# (the TFJob one: groups=kubeflow.org, versions=v1).
-RULES = {("kubeflow.org/v1", "TFJob"): tfjob_rules}
+# (the TFJob one: groups=kubeflow.org, versions=v1). Argo's workflow controller and CLI validate
+# a Workflow (or WorkflowTemplate) before running it: the same role.
+RULES = {
+    ("kubeflow.org/v1", "TFJob"): tfjob_rules,
+    ("argoproj.io/v1alpha1", "Workflow"): argo_workflow_rules,
+    ("argoproj.io/v1alpha1", "WorkflowTemplate"): argo_workflow_rules,
+}

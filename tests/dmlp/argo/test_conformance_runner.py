@@ -12,10 +12,14 @@ parameter (Error: the wait container cannot save it, and a failed wait container
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.dmlp.argo.test_runner import py, run, wf
 
 ARGO = "argo-workflows v4.1.2"
@@ -125,18 +129,6 @@ DAG_PHASE = [
         "Succeeded",
         {"a": "Failed", "a(0:0)": "Succeeded", "a(1:1)": "Failed", "h": "Succeeded"},
         id=f"a handler on !A.Succeeded after a fan-out with one failed item: {DEPENDS}",
-    ),
-    pytest.param(
-        dag(t("a", "fail"), t("h", "ok", "a.AllFailed")),
-        "Failed",
-        {"a": "Failed", "h": "Omitted"},
-        id=f"AllFailed is false for a task without a loop: {DEPENDS}",
-    ),
-    pytest.param(
-        dag(t("a", "ok"), t("h", "ok", "a.AnySucceeded")),
-        "Succeeded",
-        {"a": "Succeeded", "h": "Omitted"},
-        id=f"AnySucceeded is false without a loop; the omitted target's branch Succeeded: {ASSESS}",
     ),
     pytest.param(
         dag(t("a", "error", withItems=[1, 2]), t("h", "ok", "a.AllFailed || a.Errored")),
@@ -428,3 +420,309 @@ def test_input_artifact_paths_and_nested_declared_paths(tmp_path):
     assert printed.count("/work/data") == 1  # moved under the step's folder once, not twice
     summary = result.node("c").outputs["artifacts"]["summary"]
     assert open(summary).read() == "SEVEN"
+
+
+# ---------------------------------------------------------------------------- one check
+
+VALIDATE = f"{ARGO} workflow/validate/validate.go"
+
+
+def test_the_runner_and_make_validate_make_one_check():
+    from dmlp import argo
+    from dmlp.argo import spec
+    from dmlp.kube.validate.webhooks import operator_rules
+
+    missing = dag(t("a", "ok"), t("b", "helo", "a"))  # validateTemplateHolder: "... undefined"
+    with pytest.raises(spec.InvalidWorkflow) as refused:
+        run(missing)
+    assert operator_rules(missing) == [("spec", str(refused.value))], VALIDATE
+    local_only = dag(t("a", "wait"))  # Argo runs a suspend template; the runner cannot
+    local_only["spec"]["templates"].append({"name": "wait", "suspend": {}})
+    with pytest.raises(argo.UnsupportedWorkflow, match="'suspend' is not supported"):
+        run(local_only)
+    assert operator_rules(local_only) == []
+
+
+# ---------------------------------------------------------------------------- variables
+
+RESOLVE = f"{ARGO} workflow/validate/validate.go resolveAllVariables"
+
+
+def first_marks(tmp_path, later: dict) -> dict:
+    """Steps: ``first`` touches a file, then ``later`` runs (``pod`` prints ``{{pod.name}}``)."""
+    marker = tmp_path / "ran"
+    touch = py("touch", f"open({str(marker)!r}, 'w')")
+    pod = py("pod", "print('{{pod.name}}')")  # validateTemplate: pod.name in a pod's template
+    steps = {"name": "main", "steps": [[t("first", "touch")], [later]]}
+    return wf(steps, touch, pod, *LEAVES)
+
+
+def echo(value: str, name: str = "later", **fields) -> dict:
+    return t(name, "echo", arguments={"parameters": [{"name": "msg", "value": value}]}, **fields)
+
+
+@pytest.mark.parametrize(
+    ("later", "argo_refuses", "needle"),
+    [
+        (echo("{{steps.nope.outputs.result}}"), True, f"failed to resolve: {RESOLVE}"),
+        (echo("{{steps.first.outputs.parameters.p}}"), True, f"undeclared output: {RESOLVE}"),
+        (echo("{{workflow.parameters.nope}}"), True, f"undeclared parameter: {RESOLVE}"),
+        (echo("{{pod.name}}"), True, f"pod.name outside a pod's template: {RESOLVE}"),
+        (t("later", "pod"), False, "pod.name: the local runner cannot give it"),
+        (echo("{{workflow.uid}}"), False, "workflow.uid: the local runner cannot give it"),
+        (echo("{{steps.first.startedAt}}"), False, "a node's startedAt: not given locally"),
+        (echo("{{=sprig.upper('x')}}"), False, "expression tags are not supported"),
+    ],
+)  # fmt: skip
+def test_a_variable_that_cannot_be_resolved_is_refused_before_the_first_step(
+    tmp_path, later, argo_refuses, needle
+):
+    from dmlp.argo import spec
+
+    with pytest.raises(spec.UnsupportedWorkflow) as refused:
+        run(first_marks(tmp_path, later))
+    assert isinstance(refused.value, spec.InvalidWorkflow) == argo_refuses, str(refused.value)
+    assert "template '" in str(refused.value) and "\n" not in str(refused.value)
+    assert not (tmp_path / "ran").exists(), needle
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        t("h", "ok", "a.AnySucceeded"),
+        t("h", "echo", "b", arguments={"parameters": [
+            {"name": "msg", "value": "{{tasks.a.outputs.result}}"}]}),
+    ],
+    ids=[f"AnySucceeded of a task without a loop: {ARGO} validate.go validateDAG",
+         "an argument from a task it does not depend on: validateDAGTaskArgumentDependency"],
+)  # fmt: skip
+def test_what_argos_dag_validation_refuses(task):
+    from dmlp.argo import spec
+
+    with pytest.raises(spec.InvalidWorkflow):
+        run(dag(t("a", "ok"), t("b", "ok"), task))
+
+
+def test_retries_and_tags_without_an_argo_prefix(tmp_path):
+    # executeTemplate gives {{retries}} (the attempt number) to a template with a retryStrategy;
+    # SubstituteParams leaves a tag it does not know as it is written (allowUnresolved).
+    log = tmp_path / "log"
+    source = f"open({str(log)!r}, 'a').write('{{{{retries}}}} ')\nprint('{{{{foo}}}}')\n"
+    source += "import sys; sys.exit(0 if '{{retries}}' == '2' else 1)"
+    flaky = py("flaky", source, retryStrategy={"limit": 3})
+    result = run(wf({"name": "main", "steps": [[t("s", "flaky")]]}, flaky)).raise_for_status()
+    assert log.read_text().split() == ["0", "1", "2"]
+    assert result.node("s").outputs["result"] == "{{foo}}"
+
+
+# ---------------------------------------------------------------------------- smaller rules
+
+SKIPPED_OUT = f"{ARGO} workflow/controller/scope.go addSkippedNodeOutputsToScope"
+PRODUCE = py(
+    "produce", "open('/tmp/out.txt', 'w').write('hello')",
+    outputs={"parameters": [{"name": "msg", "valueFrom": {"path": "/tmp/out.txt"}}]},
+)  # fmt: skip
+
+
+def consumer(default: str | None) -> dict:
+    inputs = {"parameters": [{"name": "in", **({"default": default} if default else {})}]}
+    return py("consume", "print('{{inputs.parameters.in}}')", inputs)
+
+
+@pytest.mark.parametrize(
+    ("producer_default", "consumer_default", "phase", "printed"),
+    [
+        ("default-from-producer", None, "Succeeded", "default-from-producer"),
+        (None, "FALLBACK-FROM-INPUT", "Succeeded", "FALLBACK-FROM-INPUT"),
+        (None, None, "Error", None),
+    ],
+    ids=[f"TestDAGSkippedOutputDefault: {SKIPPED_OUT}",
+         f"TestDAGSkippedInputDefaultUsed: {ARGO} workflow/common/util.go ProcessArgs",
+         f"TestDAGSkippedOutputRef: an absent optional with no default is an Error: {SKIPPED_OUT}"],
+)  # fmt: skip
+def test_outputs_of_a_skipped_task(producer_default, consumer_default, phase, printed):
+    produce = PRODUCE if producer_default is None else py(
+        "produce", PRODUCE["script"]["source"],
+        outputs={"parameters": [{"name": "msg", "valueFrom": {
+            "path": "/tmp/out.txt", "default": producer_default}}]},
+    )  # fmt: skip
+    tasks = [
+        t("producer", "produce", when="false"),
+        t("consumer", "consume", "producer.Succeeded || producer.Skipped", arguments={
+            "parameters": [{"name": "in", "value": "{{tasks.producer.outputs.parameters.msg}}"}]}),
+    ]  # fmt: skip
+    result = run(wf({"name": "main", "dag": {"tasks": tasks}}, produce, consumer(consumer_default)))
+    node = result.node("consumer")
+    assert node.phase == phase, node.message
+    if printed is None:
+        assert "absent optional" in node.message
+    else:
+        assert node.outputs["result"] == printed
+
+
+def test_results_and_output_parameters_lose_one_trailing_newline():
+    # executor.go CaptureScriptResult and SaveParameters: "Trims off a single newline".
+    two = py(
+        "two", "print('a\\n')\nopen('/tmp/p', 'w').write('x\\n\\n')",
+        outputs={"parameters": [{"name": "p", "valueFrom": {"path": "/tmp/p"}}]},
+    )  # fmt: skip
+    result = run(wf({"name": "main", "steps": [[t("two", "two")]]}, two)).raise_for_status()
+    node = result.node("two")
+    assert node.outputs["result"] == "a\n" and node.outputs["parameters"]["p"] == "x\n"
+    empty = run(wf({"name": "main", "steps": [[t("e", "empty")]]}, py("empty", "pass")))
+    assert empty.node("e").outputs["result"] == ""  # CaptureScriptResult: "" when nothing printed
+
+
+def test_no_step_timeout_unless_asked_for():
+    import inspect
+
+    from dmlp import argo
+
+    # Argo kills a pod only at its template's activeDeadlineSeconds (or the workflow's).
+    assert inspect.signature(argo.run).parameters["step_timeout"].default is None
+
+
+# ---------------------------------------------------------------------------- fan-out aggregates
+
+AGGREGATE = f"{ARGO} workflow/controller/operator.go processAggregateNodeOutputs"
+ITEM_WRITES = py(
+    "writes",
+    "open('/tmp/p', 'w').write('{{inputs.parameters.v}}')\nprint('{{inputs.parameters.v}}')",
+    ["v"], outputs={"parameters": [{"name": "p", "valueFrom": {"path": "/tmp/p"}}]},
+)  # fmt: skip
+EXPECT = py(
+    "expect", "import sys\ngot = '''{{inputs.parameters.got}}'''\n"
+    "sys.exit(0 if got == '''{{inputs.parameters.want}}''' else f'got {got}')",
+    ["got", "want"],
+)  # fmt: skip
+
+
+def fan_in(items: list, ref: str, want: str | None = None, prefix: str = "tasks") -> dict:
+    """``fan`` writes each item as its output parameter ``p`` and its result, ``check`` wants
+    ``ref`` (a reference to the fan-out's aggregated outputs) to read ``want``."""
+    fan = t("fan", "writes", withItems=items,
+            arguments={"parameters": [{"name": "v", "value": "{{item}}"}]})  # fmt: skip
+    values = {"got": "{{" + f"{prefix}.fan.{ref}" + "}}", "want": want or ""}
+    check = t("check", "expect", arguments={"parameters": [
+        {"name": k, "value": v} for k, v in values.items()]})  # fmt: skip
+    if prefix == "steps":
+        return wf({"name": "main", "steps": [[fan], [check]]}, ITEM_WRITES, EXPECT)
+    return wf({"name": "main", "dag": {"tasks": [fan, {**check, "depends": "fan"}]}},
+              ITEM_WRITES, EXPECT)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("items", "ref", "want"),
+    [
+        (['{"b": 2, "a": 1}', '{"a": 3}'], "outputs.parameters.p", '[{"a":1,"b":2},{"a":3}]'),
+        (["[1, 2]", "[]"], "outputs.parameters.p", "[[1,2],[]]"),
+        (["1", "2"], "outputs.parameters.p", '["1","2"]'),
+        (['{"a": 1}', "x"], "outputs.parameters.p", '["{\\"a\\": 1}","x"]'),
+        (["1", "2"], "outputs.parameters", '[{"p":"1"},{"p":"2"}]'),
+        (["1", '{"b": 2, "a": 1}'], "outputs.result", '[1,{"a":1,"b":2}]'),
+    ],
+    ids=["maps parsed, Go's JSON", "lists parsed", "numbers stay strings",
+         "not all maps: strings", "the parameter maps", "results parsed"],
+)  # fmt: skip
+def test_aggregated_outputs_of_a_fan_out(items, ref, want):
+    for prefix in ("tasks", "steps"):
+        result = run(fan_in(items, ref, want, prefix))
+        assert result.phase == "Succeeded", f"{AGGREGATE} aggregatedJSONValueList: {result.message}"
+
+
+def test_a_result_that_is_not_json_cannot_be_aggregated_when_used():
+    # processAggregateNodeOutputs unmarshals every result into an Item: "x" is not JSON. The DAG's
+    # task that needs it is Error (buildLocalScopeFromTask); a steps template is Error itself.
+    dag_run = run(fan_in(["x", "1"], "outputs.result", "unused"))
+    assert (dag_run.phase, dag_run.node("check").phase) == ("Error", "Error")
+    steps_run = run(fan_in(["x", "1"], "outputs.result", "unused", prefix="steps"))
+    assert steps_run.phase == "Error" and "not JSON" in steps_run.message
+    unused = run(fan_in(["x", "1"], "outputs.parameters.p", '["x","1"]'))
+    assert unused.phase == "Succeeded", unused.message  # includeScriptOutput: not captured
+
+
+# ---------------------------------------------------------------------------- memoize
+
+MEMO = f"{ARGO} docs/memoization.md; workflow/controller/operator.go executeTemplate (cache hit)"
+
+
+def memo_artifacts(content: str, key: str, log) -> dict:
+    """A memoized step writes ``content`` to an artifact; the next step prints it."""
+    make = py(
+        "make",
+        f"open({str(log)!r}, 'a').write('ran ')\nopen('/tmp/a.txt', 'w').write('{content}')",
+        outputs={"artifacts": [{"name": "a", "path": "/tmp/a.txt"}]},
+        memoize={"key": key, "cache": {"configMap": {"name": "artifacts"}}},
+    )  # fmt: skip
+    show = py("show", "print(open('/tmp/in.txt').read())",
+              inputs={"artifacts": [{"name": "a", "path": "/tmp/in.txt"}]})  # fmt: skip
+    steps = [[t("make", "make")], [t("show", "show", arguments={
+        "artifacts": [{"name": "a", "from": "{{steps.make.outputs.artifacts.a}}"}]})]]  # fmt: skip
+    return wf({"name": "main", "steps": steps}, make, show)
+
+
+def test_a_memoized_artifact_is_the_one_cached_across_processes(tmp_path):
+    cache, log, work = tmp_path / "cache", tmp_path / "ran", tmp_path / "work"
+    source = tmp_path / "wf.json"
+    source.write_text(json.dumps(memo_artifacts("first", "k1", log)))
+    code = (  # the first run, in a process of its own, in a temporary work dir it removes
+        "import json; from dmlp import argo; "
+        f"argo.run(json.load(open({str(source)!r})), cache_dir={str(cache)!r}, quiet=True)"
+        ".raise_for_status()"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+    hit = run(memo_artifacts("first", "k1", log), cache_dir=cache, work_dir=work)
+    assert hit.node("make").cache == "hit" and hit.node("show").outputs["result"] == "first", MEMO
+    other = run(memo_artifacts("second", "k2", log), cache_dir=cache, work_dir=work)
+    assert other.node("show").outputs["result"] == "second"  # the same work dir, overwritten
+    again = run(memo_artifacts("first", "k1", log), cache_dir=cache, work_dir=work)
+    assert again.node("make").cache == "hit" and again.node("show").outputs["result"] == "first"
+    assert log.read_text().split() == ["ran", "ran"]  # k1 once, k2 once
+
+
+# ---------------------------------------------------------------------------- parallelism
+
+PARALLEL = f"{ARGO} workflow/controller/operator.go checkParallelism, node_counters.go"
+NAP = py("nap", "import time; time.sleep(0.4)")
+
+
+def most_at_once(result) -> int:
+    nodes = [n for n in result.leaves() if n.template == "nap"]
+    return max(sum(m.started <= n.started < m.finished for m in nodes) for n in nodes)
+
+
+@pytest.mark.parametrize("kind", ["steps", "dag"])
+def test_template_parallelism_counts_all_its_loops_together(kind):
+    # getActiveChildren counts a template's running pods (and steps/DAGs) whatever loop they
+    # belong to: two loops of three under `parallelism: 2` run two pods at a time, not four.
+    loops = [t(name, "nap", withItems=[1, 2, 3]) for name in ("a", "b")]
+    body = {"steps": [loops]} if kind == "steps" else {"dag": {"tasks": loops}}
+    result = run(wf({"name": "main", "parallelism": 2, **body}, NAP)).raise_for_status()
+    assert most_at_once(result) <= 2, PARALLEL
+
+
+# ---------------------------------------------------------------------------- images
+
+
+@pytest.mark.parametrize(
+    ("image", "refusal"),
+    [
+        ("dmlp:dev", None),
+        ("registry.example:5000/team/dmlp:0.3", None),
+        ("python:3.11-alpine", "image 'python:3.11-alpine' cannot run locally"),
+        ("dmlp-tools:dev", "image 'dmlp-tools:dev' cannot run locally"),
+        ("", "the image may not be empty"),  # validate.go validateLeaf: Argo refuses it too
+    ],
+)  # fmt: skip
+def test_only_the_project_image_runs_locally(image, refusal):
+    from dmlp.argo import spec
+
+    script = py("s", "print('ran')")
+    script["script"]["image"] = image
+    data = wf({"name": "main", "steps": [[t("s", "s")]]}, script)
+    if refusal is None:
+        assert run(data).raise_for_status().node("s").outputs["result"] == "ran"
+        return
+    with pytest.raises(spec.UnsupportedWorkflow, match=refusal) as refused:
+        run(data)
+    assert isinstance(refused.value, spec.InvalidWorkflow) == (image == "")

@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 PYTEST_ARGS ?=
+WORKFLOWS := $(wildcard .github/workflows/*.yml)
+DEVCONTAINER_SCHEMA := manifests/schemas/devcontainer/devContainer.base.schema.json
 
 .DEFAULT_GOAL := help
 .PHONY: help install test test-fast test-kind lint format bench tour demo validate kind-up kind-down deploy smoke clean
@@ -28,9 +30,12 @@ test-fast: ## the suite without the multi-process TensorFlow runs
 test-kind: ## the end-to-end suite against a kind cluster (see scripts/)
 	$(PY) -m pytest -m kind $(PYTEST_ARGS)
 
-lint: ## ruff lint and format check
+lint: ## ruff; the CI workflows and devcontainer.json against their schemas (offline)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(BIN)/check-jsonschema --builtin-schema custom.github-workflows-require-timeout $(WORKFLOWS)
+	$(BIN)/check-jsonschema --schemafile $(DEVCONTAINER_SCHEMA) .devcontainer/devcontainer.json
 
 format: ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

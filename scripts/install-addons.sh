@@ -95,16 +95,23 @@ if [ "$INSTALL_KSERVE" = "1" ]; then
   kubectl wait --for=condition=Established crd/inferenceservices.serving.kserve.io \
     crd/clusterservingruntimes.serving.kserve.io --timeout="$WAIT"
   # No ingress controller on kind: clients use the predictor Services inside the cluster.
-  helm upgrade --install kserve-resources "$KSERVE_CHARTS/kserve-resources" --version "$KSERVE_VERSION" \
-    --namespace kserve --set kserve.version="$KSERVE_VERSION" \
+  # Each KServe chart gets two tries, as in KServe's own installer: the second one catches a
+  # webhook that was not answering yet.
+  attempts 2 kserve-resources \
+    helm upgrade --install kserve-resources "$KSERVE_CHARTS/kserve-resources" \
+    --version "$KSERVE_VERSION" --namespace kserve --set kserve.version="$KSERVE_VERSION" \
     --set kserve.controller.deploymentMode=Standard \
     --set kserve.controller.gateway.disableIngressCreation=true \
-    --wait --timeout 10m
+    --wait --timeout 10m || fail "helm could not install kserve-resources (2 tries)"
   kubectl -n kserve rollout status deployment/kserve-controller-manager --timeout="$WAIT"
   # Since v0.17 the runtimes are a chart of their own, installed only with servingruntime.enabled.
-  helm upgrade --install kserve-runtime-configs "$KSERVE_CHARTS/kserve-runtime-configs" \
+  # Its ClusterServingRuntimes go through KServe's validating webhook right after the controller's
+  # rollout, before the webhook may answer.
+  attempts 2 kserve-runtime-configs \
+    helm upgrade --install kserve-runtime-configs "$KSERVE_CHARTS/kserve-runtime-configs" \
     --version "$KSERVE_VERSION" --namespace kserve --set kserve.version="$KSERVE_VERSION" \
-    --set kserve.servingruntime.enabled=true --wait --timeout 5m
+    --set kserve.servingruntime.enabled=true --wait --timeout 5m \
+    || fail "helm could not install kserve-runtime-configs (2 tries): is KServe's webhook up? (kubectl -n kserve get pods,certificates)"
   kubectl get clusterservingruntime kserve-tensorflow-serving >/dev/null \
     || die "KServe's TensorFlow runtime is missing after kserve-runtime-configs"
 fi

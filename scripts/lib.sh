@@ -63,6 +63,20 @@ retry() {
   done
 }
 
+# attempts TIMES WHAT COMMAND...: run COMMAND up to TIMES times, RETRY_SLEEP (5) s apart, with its
+# output each time; returns 1 when the last try fails too. WHAT names it in the log line. KServe's
+# own installer tries each chart twice this way (hack/setup/infra/manage.kserve-helm.sh, v0.20.0).
+attempts() {
+  local times=$1 what=$2 try=1
+  shift 2
+  until "$@"; do
+    [ "$try" -lt "$times" ] || return 1
+    log "$what: try $try of $times failed; trying again in ${RETRY_SLEEP:-5} s"
+    try=$((try + 1))
+    sleep "${RETRY_SLEEP:-5}"
+  done
+}
+
 fail() { printf '[%s] FAILED: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
 
 # diagnose OBJECT: what a failed TFJob or Workflow left behind.

@@ -4,6 +4,7 @@
 #   chapter 4: every serving path (replicated Deployment, sharded router and, with KServe, the
 #   TF Serving and custom InferenceServices) answers the same 20 images with the same classes,
 #   from a client pod inside the cluster; the HPA reports a current CPU figure (metrics-server).
+#   With KServe: cert-manager has issued the certificate of KServe's webhook (Ready).
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 need kubectl
@@ -32,6 +33,13 @@ done
 # name=URL=model name, for each serving path
 paths=(replicated=http://fashion-mnist=fashion-mnist router=http://fashion-mnist-router=fashion-mnist)
 if kubectl get crd inferenceservices.serving.kserve.io >/dev/null 2>&1; then
+  # KServe's webhook serves with the certificate cert-manager issues for it (the kserve-resources
+  # chart's Certificate serving-cert): not Ready, and every InferenceService call through the
+  # webhook fails. Say so in one line instead of waiting out the InferenceServices.
+  cert_wait="${CERT_WAIT:-120}"
+  kubectl -n kserve wait --for=condition=Ready certificate/serving-cert --timeout="${cert_wait}s" \
+    >/dev/null 2>&1 || fail "KServe's webhook certificate kserve/serving-cert is not Ready after ${cert_wait} s: is cert-manager issuing it? (kubectl -n kserve describe certificate serving-cert)"
+  log "KServe's webhook certificate is Ready"
   for isvc in fashion-mnist-tf fashion-mnist-custom; do
     kubectl -n "$NAMESPACE" wait --for=condition=Ready "inferenceservice/$isvc" --timeout="${timeout}s"
   done

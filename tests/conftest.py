@@ -58,3 +58,12 @@ def _fresh_command_environment():
 @pytest.fixture
 def out_dir(tmp_path: Path) -> str:
     return str(tmp_path / "out")
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> str:
+    """A small trained SavedModel the chapter 4 servers serve (trained and exported once)."""
+    from chapters.ch04_model_serving.served import served_model
+
+    out = tmp_path_factory.mktemp("ch04-model")
+    return str(served_model(None, str(out), dataset="synthetic", train_steps=150, log=print))

@@ -1,18 +1,24 @@
 """Every command a README shows pastes and works: each `python -m chapters...` line parses with
-that example's own settings (flags exist, values are valid, rules between flags hold), and each
-`make` line names a real target."""
+that example's own settings (flags exist, values are valid, rules between flags hold, and the
+flags it names are the settings it changes), and each `make` line names a real target.
+
+This is the one test of the READMEs' commands, the chapters' included; the files they name are
+checked in ``test_repository.py``, the curl commands against a live server in
+``tests/ch04/test_server.py``."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import re
 import shlex
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from dmlp.example.settings import Settings
+from dmlp.example.settings import Settings, flag_name, meta_of
 
 ROOT = Path(__file__).resolve().parents[1]
 READMES = [ROOT / "README.md", *sorted((ROOT / "chapters").glob("*/README.md"))]
@@ -45,32 +51,41 @@ PYTHON = [(r, w) for r, w in COMMANDS if w[0] != "make"]
 MAKE = [(r, w) for r, w in COMMANDS if w[0] == "make"]
 
 
-def settings_of(module):
-    """The settings class (or legacy parser) that the module's ``cli.run`` uses."""
+def settings_of(module) -> type[Settings]:
+    """The settings class that the module's ``cli.run(main, <class>)`` parses its flags into."""
     source = inspect.getsource(module)
-    match = re.search(r"cli\.run\(\s*\w+,\s*([\w.]+)(\(\))?", source)
+    match = re.search(r"cli\.run\(\s*\w+,\s*([\w.]+)\)", source)
     assert match, f"{module.__name__} has no `cli.run(main, Settings)` entry point"
-    target = getattr(module, match.group(1))
-    return target() if match.group(2) else target
+    spec = getattr(module, match.group(1))
+    assert issubclass(spec, Settings), f"{module.__name__}: {spec} is not a Settings class"
+    return spec
 
 
 def test_the_readmes_show_commands():
     assert len(PYTHON) >= 10 and len(MAKE) >= 5
+    per_readme = Counter(readme for readme, _ in PYTHON)
+    chapters = {r.relative_to(ROOT).as_posix() for r in READMES[1:]}
+    assert set(per_readme) >= chapters  # every chapter README shows how to run its examples
+    assert per_readme["chapters/ch04_model_serving/README.md"] >= 10  # server, client, router...
 
 
 @pytest.mark.parametrize("readme, argv", PYTHON, ids=[f"{r}: {' '.join(w[2:])}" for r, w in PYTHON])
 def test_python_command_parses_with_its_settings(readme, argv, capsys):
-    module = importlib.import_module(argv[2])
-    spec = settings_of(module)
+    spec = settings_of(importlib.import_module(argv[2]))
     args = argv[3:]
     try:
-        if isinstance(spec, type) and issubclass(spec, Settings):
-            spec.from_argv(args)
-        else:
-            spec.parse_args(args)
+        settings = spec.from_argv(args)
     except SystemExit as stop:
         pytest.fail(f"{readme}: `{' '.join(argv)}` is rejected: {capsys.readouterr().err}")
         raise AssertionError from stop
+    named = {arg.split("=", 1)[0] for arg in args if arg.startswith("--")}
+    changed = {
+        flag_name(field, meta_of(spec, field))
+        for field in dataclasses.fields(settings)
+        if getattr(settings, field.name) != field.default
+    }
+    assert changed <= named, f"{readme}: `{' '.join(argv)}` also changes {changed - named}"
+    assert spec.from_argv(settings.argv()) == settings  # as a launcher passes them on
 
 
 @pytest.mark.parametrize("readme, argv", MAKE, ids=[f"{r}: {' '.join(w)}" for r, w in MAKE])

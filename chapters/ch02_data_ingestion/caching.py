@@ -27,7 +27,7 @@ import json
 import time
 from pathlib import Path
 
-from chapters.ch02_data_ingestion.caching_report import draw_epochs, summarise
+from chapters.ch02_data_ingestion.caching_report import Epoch, Result, draw_epochs, summarise
 from chapters.common.data import load_fashion_mnist
 from chapters.common.flags import DataSettings
 from dmlp.example import cli
@@ -66,13 +66,6 @@ def expensive_preprocess(cost: int, counter):
         return x[0], label
 
     return preprocess
-
-
-@dataclasses.dataclass
-class Epoch:
-    seconds: float
-    preprocessed: int  # examples the preprocessing step handled in this epoch
-    digest: str  # SHA-256 (first 16 hex digits) of every value the epoch produced
 
 
 def run_epochs(ds, counter, num_epochs: int, log=None) -> list[Epoch]:
@@ -114,45 +107,6 @@ class Settings(DataSettings):
             )
 
 
-@dataclasses.dataclass
-class Result:
-    num_examples: int
-    source: str
-    cache_file: str
-    disk_cache_reused: bool
-    modes: dict[str, list[Epoch]]
-    plot: str = ""
-    saved: str = ""
-
-    @property
-    def cached(self) -> list[str]:
-        """The pipelines that cache the preprocessed data, of those that ran."""
-        return [m for m in ("memory", "disk") if m in self.modes]
-
-    @property
-    def holds(self) -> bool | None:
-        """Cached pipelines preprocess nothing after epoch 1, and every value is the same."""
-        if "none" not in self.modes or not self.cached:
-            return None
-        return (
-            all(e.preprocessed == 0 for m in self.cached for e in self.later(m))
-            and all(e.preprocessed == self.num_examples for e in self.modes["none"])
-            and self.distinct_digests == 1
-        )
-
-    @property
-    def distinct_digests(self) -> int:
-        return len({e.digest for epochs in self.modes.values() for e in epochs})
-
-    def later(self, mode: str) -> list[Epoch]:
-        return self.modes[mode][1:]
-
-    def speedup(self, fast: str, slow: str = "none") -> float:
-        """How many times faster the later epochs of ``fast`` were than those of ``slow``."""
-        seconds = {m: sum(e.seconds for e in self.later(m)) for m in (fast, slow)}
-        return seconds[slow] / max(seconds[fast], 1e-9)
-
-
 def main(s: Settings) -> Result:
     """Run each pipeline for ``num_epochs``; returns per-pipeline, per-epoch measurements."""
     log = cli.Progress("ch02.caching")
@@ -176,13 +130,12 @@ def main(s: Settings) -> Result:
         ds = build_pipeline(source, mode, preprocess, cache_file, s.batch_size)
         modes[mode] = run_epochs(ds, counter, s.num_epochs, log)
     result = Result(n, split.source, cache_file, reused, modes)
-    summarise(result)
     out = cli.writable_dir(s.out)
     result.plot = str(draw_epochs(modes, out / "ch02_caching.png"))
     result.saved = str(out / "ch02_caching.json")
     Path(result.saved).write_text(json.dumps(dataclasses.asdict(result), indent=2))
     disk = f" and the disk cache {cache_file}.*" if "disk" in modes else ""
-    print(f"Wrote: {result.saved}{disk}")
+    summarise(result, wrote=f"{result.saved}{disk}")
     return result
 
 

@@ -1,18 +1,64 @@
-"""The table, claim and plot of ``caching.py`` (chapter 2, section 2.5)."""
+"""What ``caching.py`` measured (chapter 2, section 2.5): its result records, table, claim and
+plot."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dmlp.example import cli, report
 
-if TYPE_CHECKING:  # annotations only: caching imports this module
-    from chapters.ch02_data_ingestion.caching import Epoch, Result
+
+@dataclasses.dataclass
+class Epoch:
+    seconds: float
+    preprocessed: int  # examples the preprocessing step handled in this epoch
+    digest: str  # SHA-256 (first 16 hex digits) of every value the epoch produced
 
 
-def summarise(r: Result) -> None:
-    """The table, the claim (when a cached and an uncached pipeline ran) and the book section."""
+@dataclasses.dataclass
+class Result:
+    num_examples: int
+    source: str
+    cache_file: str
+    disk_cache_reused: bool
+    modes: dict[str, list[Epoch]]
+    plot: str = ""
+    saved: str = ""
+
+    @property
+    def cached(self) -> list[str]:
+        """The pipelines that cache the preprocessed data, of those that ran."""
+        return [m for m in ("memory", "disk") if m in self.modes]
+
+    @property
+    def holds(self) -> bool | None:
+        """Cached pipelines preprocess nothing after epoch 1 and their later epochs are faster
+        than the uncached pipeline's, and every value is the same."""
+        if "none" not in self.modes or not self.cached:
+            return None
+        return (
+            all(e.preprocessed == 0 for m in self.cached for e in self.later(m))
+            and all(e.preprocessed == self.num_examples for e in self.modes["none"])
+            and all(self.speedup(m) > 1 for m in self.cached)
+            and self.distinct_digests == 1
+        )
+
+    @property
+    def distinct_digests(self) -> int:
+        return len({e.digest for epochs in self.modes.values() for e in epochs})
+
+    def later(self, mode: str) -> list[Epoch]:
+        return self.modes[mode][1:]
+
+    def speedup(self, fast: str, slow: str = "none") -> float:
+        """How many times faster the later epochs of ``fast`` were than those of ``slow``."""
+        seconds = {m: sum(e.seconds for e in self.later(m)) for m in (fast, slow)}
+        return seconds[slow] / max(seconds[fast], 1e-9)
+
+
+def summarise(r: Result, wrote: str) -> None:
+    """The table, then the closing lines: the claim when a cached and an uncached pipeline ran."""
     rows = []
     for mode, epochs in r.modes.items():
         later = r.later(mode)
@@ -27,17 +73,19 @@ def summarise(r: Result) -> None:
     )  # fmt: skip
     if r.disk_cache_reused:
         print(f"The disk cache {r.cache_file} came from an earlier run: reused, not rebuilt.")
-    if r.holds is not None:
-        fast = r.cached[0]
-        speedup = r.speedup(fast)
-        claim = (
-            f"with cache() after preprocessing ({fast}), the later epochs preprocessed "
-            f"{sum(e.preprocessed for e in r.later(fast))} examples (without a cache: "
-            f"{sum(e.preprocessed for e in r.later('none'))}) and ran {speedup:.1f}x "
-            f"faster; {r.distinct_digests} distinct digest(s) across all pipelines and epochs"
-        )
-        report.claim(claim, r.holds, speedup=speedup, distinct_digests=r.distinct_digests)
-    report.section("2.5")
+    if r.holds is None:
+        report.finish("2.5", pictures=[r.plot], wrote=wrote)
+        return
+    fast = r.cached[0]
+    speedup = r.speedup(fast)
+    claim = (
+        f"with cache() after preprocessing ({fast}), the later epochs preprocessed "
+        f"{sum(e.preprocessed for e in r.later(fast))} examples (without a cache: "
+        f"{sum(e.preprocessed for e in r.later('none'))}) and ran {speedup:.1f}x "
+        f"faster; {r.distinct_digests} distinct digest(s) across all pipelines and epochs"
+    )
+    report.finish("2.5", claim, r.holds, [r.plot], wrote, speedup=speedup,
+                  distinct_digests=r.distinct_digests)  # fmt: skip
 
 
 def draw_epochs(modes: dict[str, list[Epoch]], path: Path) -> Path:

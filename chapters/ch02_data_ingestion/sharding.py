@@ -125,13 +125,13 @@ def main(s: Settings) -> Result:
         checked[method] = Sharded(shards, disjoint, covers if s.worker_index is None else None)
         log(f"{method} sharding: {len(shards)} shard(s) read, disjoint={disjoint}")
     result = Result(n, split.source, s.num_workers, s.num_files, **checked, files_of=files_of)
-    summarise(result, s.show)
     result.plot = str(draw_shards(result, cli.writable_dir(s.out) / "ch02_sharding.png"))
+    summarise(result, s.show)
     return result
 
 
 def summarise(r: Result, show: int) -> None:
-    """The table, the claim (when every worker's shard was read) and the book section."""
+    """The table, then the closing lines: the claim when every worker's shard was read."""
     rows = []
     for method in ("element", "file"):
         for w, ids in getattr(r, method).shards.items():
@@ -149,9 +149,14 @@ def summarise(r: Result, show: int) -> None:
         f"the {r.num_workers} shards are disjoint and together cover the {r.num_examples:,} "
         "examples exactly once, with both methods"
     )
-    if r.holds is not None:
-        report.claim(claim, r.holds, num_workers=r.num_workers, num_examples=r.num_examples)
-    report.section("2.4")
+    report.finish(
+        "2.4",
+        claim if r.holds is not None else None,
+        bool(r.holds),
+        pictures=[r.plot],
+        num_workers=r.num_workers,
+        num_examples=r.num_examples,
+    )
 
 
 def draw_shards(r: Result, path):

@@ -15,6 +15,7 @@ Run: python -m chapters.ch03_distributed_training.collective_communication [--nu
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -36,8 +37,6 @@ def worker(settings: Settings, task: dist.Task) -> dict:
     global_batch = settings.batch_size * strategy.num_replicas_in_sync
     callbacks, first_epoch = [dist.epoch_log()], 0
     if settings.backup_dir:  # section 3.4: resume a killed job at its first unfinished epoch
-        from chapters.ch03_distributed_training.fault_tolerance import backup_and_restore
-
         backup, first_epoch = backup_and_restore(settings.backup_dir)
         callbacks.insert(0, backup)
 
@@ -83,6 +82,21 @@ def worker(settings: Settings, task: dist.Task) -> dict:
             "saved_model": str(saved) if saved else None,
         },
     )
+
+
+def backup_and_restore(backup_dir: str):
+    """The callback that backs up each epoch's end, and the epoch a restarted job resumes at."""
+    tf = import_tf()
+    backup = tf.keras.callbacks.BackupAndRestore(backup_dir=backup_dir)  # save_freq="epoch"
+    latest = tf.train.latest_checkpoint(os.path.join(backup_dir, "chief"))  # the chief's backup
+    if latest is None:
+        return backup, 0
+    # BackupAndRestore records the last epoch it backed up next to the weights; fit() resumes
+    # after it. The worker needs the number too, to skip the batches those epochs consumed.
+    saved = tf.train.load_checkpoint(latest).get_tensor(
+        "ckpt_saved_epoch/.ATTRIBUTES/VARIABLE_VALUE"
+    )
+    return backup, int(saved) + 1
 
 
 @dataclass(frozen=True)
@@ -161,19 +175,19 @@ def summarise(settings: Settings, result: Result) -> report.Claim:
         "(e.g. --num-epochs 10 --steps-per-epoch 50)."
     )
     identical, one_model = result.distinct_digests == 1, len(result.saved_models) == 1
-    claim = report.claim(
+    return report.finish(
+        "3.3",
         f"every replica ends with identical weights ({result.distinct_digests} distinct "
         f"digest(s) of {len(result.reports)} workers), and exactly one SavedModel is on disk "
         f"({len(result.saved_models)}: the chief's)",
         identical and one_model,
+        pictures=[result.plot],
+        wrote=f"{', '.join(result.saved_models)}, {result.plot}, {settings.out}/reports/",
         distinct_digests=result.distinct_digests,
         saved_models=len(result.saved_models),
         accuracy=round(result.accuracy, 3),
         examples_per_s=round(result.examples_per_s),
     )
-    print(f"Wrote: {', '.join(result.saved_models)}, {result.plot}, {settings.out}/reports/")
-    report.section("3.3")
-    return claim
 
 
 def main(settings: Settings) -> Result | dict:

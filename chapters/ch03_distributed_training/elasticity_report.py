@@ -15,16 +15,12 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from chapters.common import distributed as dist
 from dmlp.example import cli, report
+from dmlp.example.settings import Settings  # elasticity.Settings: passed in, not imported
 from dmlp.launch.supervisor import TaskFailed
 from dmlp.launch.tfcluster import LocalCluster, cluster_spec
-
-if TYPE_CHECKING:  # annotations only: elasticity imports this module
-    from chapters.ch03_distributed_training.elasticity import Settings
-
 
 # ---------------------------------------------------------------------------- parameter server
 
@@ -315,9 +311,7 @@ def summarise(settings: Settings, ps: PsRun | None, runs: list[Run] | None) -> R
         texts, held = [*texts, text], held and all_reduce_held(settings, runs)
         figures |= found
         pictures.append(str(plot_all_reduce(settings, runs)))
-    claim = report.claim("; ".join(texts), held, **figures)
-    print(f"Wrote: {settings.out}/")
-    report.section("3.4")
+    claim = report.finish("3.4", "; ".join(texts), held, pictures, f"{settings.out}/", **figures)
     return Result(ps, runs, pictures, claim)
 
 

@@ -6,7 +6,8 @@ Claim: a training job survives losing a worker without losing finished work.
   fail too (``UnavailableError``: the intended effect of the kill). ``BackupAndRestore`` backs up
   every epoch's end, so the restarted job (what a TFJob with ``restartPolicy: OnFailure`` does)
   resumes at the first unfinished epoch, and, since it also continues the same data stream, ends
-  with the same loss as a run that was never interrupted.
+  with the same loss as a run that was never interrupted. The callback is in the worker this job
+  runs, ``collective_communication.backup_and_restore`` (the job's ``--backup-dir``).
 * Parameter server (ParameterServerStrategy) is asynchronous: when a worker dies, the coordinator
   reschedules its steps on the remaining workers and the run finishes every epoch.
 
@@ -16,7 +17,6 @@ Run: python -m chapters.ch03_distributed_training.fault_tolerance [--num-epochs 
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from dataclasses import dataclass
@@ -29,24 +29,8 @@ from chapters.common import distributed as dist
 from dmlp.example import cli
 from dmlp.example.errors import UsageError
 from dmlp.example.settings import option
-from dmlp.example.tf_setup import tf as import_tf
 from dmlp.launch.supervisor import TaskFailed
 from dmlp.launch.tfcluster import LocalCluster, cluster_spec
-
-
-def backup_and_restore(backup_dir: str):
-    """The callback that backs up each epoch's end, and the epoch a restarted job resumes at."""
-    tf = import_tf()
-    backup = tf.keras.callbacks.BackupAndRestore(backup_dir=backup_dir)  # save_freq="epoch"
-    latest = tf.train.latest_checkpoint(os.path.join(backup_dir, "chief"))  # the chief's backup
-    if latest is None:
-        return backup, 0
-    # BackupAndRestore records the last epoch it backed up next to the weights; fit() resumes
-    # after it. The worker needs the number too, to skip the batches those epochs consumed.
-    saved = tf.train.load_checkpoint(latest).get_tensor(
-        "ckpt_saved_epoch/.ATTRIBUTES/VARIABLE_VALUE"
-    )
-    return backup, int(saved) + 1
 
 
 def kill_at(victim: str, watch: str, epoch: int, log, fired: threading.Event):
@@ -65,31 +49,6 @@ def kill_at(victim: str, watch: str, epoch: int, log, fired: threading.Event):
         log(f"SIGKILL {victim} during epoch {epoch}")
 
     return hook
-
-
-@dataclass(frozen=True)
-class Settings(dist.ClusterSettings):
-    out: str = option("out/ch03_fault_tolerance")
-    num_examples: int | None = option(2000)
-    num_epochs: int = option(5, "passes over --steps-per-epoch batches", minimum=2)
-    steps_per_epoch: int = option(10)
-    part: str = option("both", "which strategy to break", choices=("both", "collective", "ps"))
-    kill_at_epoch: int = option(3, "SIGKILL the last worker during this epoch", minimum=1)
-    max_restarts: int = option(2, "how often the all-reduce job is restarted", minimum=0)
-    no_compare: bool = option(False, "skip the uninterrupted all-reduce run used for comparison")
-
-    @property
-    def victim(self) -> str:  # the worker that is killed: the last one
-        return f"worker-{self.num_workers - 1}"
-
-    def check(self) -> None:
-        if self.kill_at_epoch >= self.num_epochs:
-            raise UsageError(
-                f"--kill-at-epoch must be below --num-epochs ({self.num_epochs}), "
-                f"got {self.kill_at_epoch}"
-            )
-        if self.num_workers < 2:
-            raise UsageError("--num-workers must be at least 2: one is killed, one carries on")
 
 
 def run_collective(settings: Settings, log) -> reporting.CollectiveOutcome:
@@ -187,7 +146,34 @@ def run_ps(settings: Settings, log) -> reporting.PsOutcome:
             f"the coordinator logged UnavailableError for {', '.join(result.tasks_lost)}: the "
             "intended effect of the kill; it sent the remaining steps to the other worker(s)"
         )
-    return reporting.PsOutcome(fired.is_set(), result.tasks_lost, len(result.losses), result.losses)
+    return reporting.PsOutcome(
+        fired.is_set(), result.tasks_lost, len(result.losses), result.losses, result.plot
+    )
+
+
+@dataclass(frozen=True)
+class Settings(dist.ClusterSettings):
+    out: str = option("out/ch03_fault_tolerance")
+    num_examples: int | None = option(2000)
+    num_epochs: int = option(5, "passes over --steps-per-epoch batches", minimum=2)
+    steps_per_epoch: int = option(10)
+    part: str = option("both", "which strategy to break", choices=("both", "collective", "ps"))
+    kill_at_epoch: int = option(3, "SIGKILL the last worker during this epoch", minimum=1)
+    max_restarts: int = option(2, "how often the all-reduce job is restarted", minimum=0)
+    no_compare: bool = option(False, "skip the uninterrupted all-reduce run used for comparison")
+
+    @property
+    def victim(self) -> str:  # the worker that is killed: the last one
+        return f"worker-{self.num_workers - 1}"
+
+    def check(self) -> None:
+        if self.kill_at_epoch >= self.num_epochs:
+            raise UsageError(
+                f"--kill-at-epoch must be below --num-epochs ({self.num_epochs}), "
+                f"got {self.kill_at_epoch}"
+            )
+        if self.num_workers < 2:
+            raise UsageError("--num-workers must be at least 2: one is killed, one carries on")
 
 
 def main(settings: Settings) -> reporting.Result:
@@ -196,8 +182,11 @@ def main(settings: Settings) -> reporting.Result:
     settings = dist.resolve_dataset(settings)
     collective = run_collective(settings, log) if settings.part != "ps" else None
     ps_outcome = run_ps(settings, log) if settings.part != "collective" else None
-    result = reporting.Result(collective, ps_outcome, reporting.plot(settings, collective))
-    reporting.summarise(settings, result)
+    marks = {f"{settings.victim} killed": settings.kill_at_epoch}
+    result = reporting.Result(
+        collective, ps_outcome, reporting.plot(settings.out, collective, marks)
+    )
+    reporting.summarise(result, settings.kill_at_epoch, settings.num_epochs, settings.out)
     return result
 
 

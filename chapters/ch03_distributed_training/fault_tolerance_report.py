@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from chapters.common import distributed as dist
 from dmlp.example import cli, report
-
-if TYPE_CHECKING:  # annotations only: fault_tolerance imports this module
-    from chapters.ch03_distributed_training.fault_tolerance import Settings
 
 
 @dataclass
@@ -49,6 +45,7 @@ class PsOutcome:
     tasks_lost: list[str]
     epochs_completed: int
     losses: list[float]
+    plot: str = ""  # its loss curve, the kill marked
 
 
 @dataclass
@@ -59,8 +56,9 @@ class Result:
     claim: report.Claim | None = None  # what the summary printed, and whether it held
 
 
-def plot(settings: Settings, collective: CollectiveOutcome | None) -> str | None:
-    """Each all-reduce attempt's losses (and the uninterrupted run's), the kill marked."""
+def plot(out: str, collective: CollectiveOutcome | None, marks: dict[str, int]) -> str | None:
+    """Each all-reduce attempt's losses (and the uninterrupted run's) in ``out``; ``marks``: the
+    kill, as {label: epoch}."""
     if collective is None:
         return None
     curves = {f"attempt {i + 1}": (a.epochs, a.losses) for i, a in enumerate(collective.attempts)}
@@ -69,16 +67,16 @@ def plot(settings: Settings, collective: CollectiveOutcome | None) -> str | None
         curves["uninterrupted"] = (list(range(n)), collective.uninterrupted_losses)
     return str(
         dist.plot_losses(
-            Path(settings.out, "loss_with_kill.png"),
+            Path(out, "loss_with_kill.png"),
             curves,
             "All-reduce with BackupAndRestore: a worker killed, the job resumed",
-            marks={f"{settings.victim} killed": settings.kill_at_epoch},
+            marks=marks,
         )
     )
 
 
-def summarise(settings: Settings, result: Result) -> None:
-    """The table of runs, the claim (kept in ``result.claim``), the paths and the book section."""
+def summarise(result: Result, kill_at_epoch: int, num_epochs: int, out: str) -> None:
+    """The table of runs, then the closing lines; the claim is kept in ``result.claim``."""
     c, p = result.collective, result.ps
     rows, claims = [], []
     for i, a in enumerate(c.attempts if c else []):
@@ -87,7 +85,7 @@ def summarise(settings: Settings, result: Result) -> None:
     if p is not None:
         lost = ", ".join(p.tasks_lost) or "-"
         rows.append(("parameter server", 0, p.epochs_completed, p.losses[-1], f"ok without {lost}"))
-    title = f"Fault tolerance: a worker killed during epoch {settings.kill_at_epoch}"
+    title = f"Fault tolerance: a worker killed during epoch {kill_at_epoch}"
     headers = ["run", "started at epoch", "epochs finished", "last loss", "outcome"]
     cli.print_table(rows, headers, title=title)
     if c is not None:
@@ -102,13 +100,12 @@ def summarise(settings: Settings, result: Result) -> None:
             claims[-1] += f" vs {c.uninterrupted_final_loss:.4f} uninterrupted ({same})"
     if p is not None:
         claims.append(
-            f"the parameter-server job finished {p.epochs_completed} of {settings.num_epochs} "
+            f"the parameter-server job finished {p.epochs_completed} of {num_epochs} "
             f"epochs without {lost}"
         )
     held = (c is None or (c.no_progress_lost and c.identical_after_resume)) and (
-        p is None or (p.killed and p.epochs_completed == settings.num_epochs)
+        p is None or (p.killed and p.epochs_completed == num_epochs)
     )
     figures = {"resumed_at": c.resumed_at, "final_loss": c.final_loss} if c else {}
-    result.claim = report.claim("; ".join(claims), held, **figures)
-    print(f"Wrote: {settings.out}/")
-    report.section("3.4")
+    pictures = [path for path in (result.plot, p and p.plot) if path]
+    result.claim = report.finish("3.4", "; ".join(claims), held, pictures, f"{out}/", **figures)

@@ -162,7 +162,8 @@ def run_local(
     with cluster:
         cluster.wait(settings.timeout, tasks=["chief-0"])  # the servers never exit by themselves
         lost = [name for name in cluster.tasks if name != "chief-0" and cluster.returncode(name)]
-    return reporting.read_result(settings, lost, marks)
+    title = f"Parameter server: loss ({settings.num_workers} workers, {settings.num_ps} ps)"
+    return reporting.read_result(settings.out, settings.steps_per_epoch, lost, title, marks)
 
 
 def launch(settings: Settings) -> reporting.Result:
@@ -170,7 +171,10 @@ def launch(settings: Settings) -> reporting.Result:
     log = cli.Progress("ch03.parameter_server")
     log(f"starting {settings.num_ps} ps, {settings.num_workers} workers and a coordinator")
     settings = dist.resolve_dataset(settings)
-    return reporting.summarise(settings, run_local(settings))
+    steps = settings.num_epochs * settings.steps_per_epoch
+    return reporting.summarise(
+        run_local(settings), settings.num_ps, settings.num_workers, steps, settings.out
+    )
 
 
 def task(settings: Settings, me: dist.Task) -> None:

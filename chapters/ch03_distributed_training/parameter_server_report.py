@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from chapters.common import distributed as dist
 from dmlp.example import cli, report
-
-if TYPE_CHECKING:  # annotations only: parameter_server imports this module
-    from chapters.ch03_distributed_training.parameter_server import Settings
 
 
 @dataclass(frozen=True)
@@ -28,9 +24,12 @@ class Result:
     claim: report.Claim | None = None  # what the summary printed, and whether it held
 
 
-def read_result(settings: Settings, tasks_lost: list[str], marks: dict | None) -> Result:
-    """The coordinator's report (``reports/chief-0.json``) as a Result, its losses plotted."""
-    r = dist.read_reports(settings.out, ["chief-0"])["chief-0"]
+def read_result(
+    out: str, steps_per_epoch: int, tasks_lost: list[str], title: str, marks: dict | None
+) -> Result:
+    """The coordinator's report (``<out>/reports/chief-0.json``) as a Result, its losses plotted
+    under ``title`` (``marks``: epochs to label, as {label: epoch})."""
+    r = dist.read_reports(out, ["chief-0"])["chief-0"]
     after = [tuple(p) for p in r["probes_after"]]
     view = tuple(r["coordinator_view"])
     return Result(
@@ -42,22 +41,23 @@ def read_result(settings: Settings, tasks_lost: list[str], marks: dict | None) -
         workers_agree=set(after) == {view},
         steps_applied=view[0],
         examples_per_s=dist.steady_examples_per_s(
-            r["epoch_seconds"], settings.steps_per_epoch, r["global_batch_size"]
+            r["epoch_seconds"], steps_per_epoch, r["global_batch_size"]
         ),
         tasks_lost=tasks_lost,
         plot=str(
             dist.plot_losses(
-                Path(settings.out, "loss.png"),
+                Path(out, "loss.png"),
                 {"coordinator (all workers' steps)": (r["epochs"], r["losses"])},
-                f"Parameter server: loss ({settings.num_workers} workers, {settings.num_ps} ps)",
+                title,
                 marks=marks,
             )
         ),
     )
 
 
-def summarise(settings: Settings, result: Result) -> Result:
-    """Where the variables live, the losses, the probes, the claim; ``result`` with its claim."""
+def summarise(result: Result, num_ps: int, num_workers: int, steps: int, out: str) -> Result:
+    """Where the variables live, the losses, the probes, then the closing lines; ``steps``: the
+    optimizer steps the job ran. Returns ``result`` with its claim."""
     rows = [
         (
             p["variable"],
@@ -70,12 +70,12 @@ def summarise(settings: Settings, result: Result) -> Result:
     cli.print_table(
         rows,
         ["variable", "shard", "shape", "device"],
-        title=f"Where the variables live ({settings.num_ps} ps tasks)",
+        title=f"Where the variables live ({num_ps} ps tasks)",
     )
     cli.print_table(
         list(enumerate(result.losses)),
         ["epoch", "loss"],
-        title=f"Training on {settings.num_workers} workers",
+        title=f"Training on {num_workers} workers",
     )
     print(
         f"\nWorkers read (optimizer step, sum of all weights) from the ps tasks: before training "
@@ -84,18 +84,16 @@ def summarise(settings: Settings, result: Result) -> Result:
         f"{result.examples_per_s:,.0f} examples/s after the first epoch."
     )
     sharded = sorted({p["variable"] for p in result.placement if p["shard"] != "-"})
-    steps = settings.num_epochs * settings.steps_per_epoch
-    claim = report.claim(
+    claim = report.finish(
+        "3.2",
         f"{', '.join(sharded) or 'no variable'} is split across the ps tasks, and every worker "
         f"reads the one updated copy ({result.steps_applied} steps of {steps} landed in one "
         f"counter); loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}",
         bool(sharded) and result.workers_agree and result.steps_applied == steps,
+        pictures=[result.plot],
+        wrote=f"{Path(out, 'saved_model', '1')}, {result.plot}, {out}/reports/",
         sharded=", ".join(sharded),
         steps_applied=result.steps_applied,
         final_loss=round(result.losses[-1], 4),
     )
-    print(
-        f"Wrote: {Path(settings.out, 'saved_model', '1')}, {result.plot}, {settings.out}/reports/"
-    )
-    report.section("3.2")
     return replace(result, claim=claim)

@@ -9,8 +9,12 @@ Events arrive at a steady rate with a spike (a Poisson process, fixed seed). A w
 real model on ``--images-per-event`` images plus ``--io-ms`` of simulated I/O (a downstream
 call): work that scales with workers even on 2 cores (0 images: the I/O alone, no model). The
 autoscaler follows the events in flight (queued + being processed), averaged over
-``--window`` seconds, against ``--target`` events per worker: Knative's concurrency target for
-KServe in the cluster. It writes OUT/ch04_event_driven.png.
+``--window`` seconds, against ``--target`` events per worker. It writes OUT/ch04_event_driven.png.
+
+In the cluster the pool is ``fashion-mnist-custom`` (``manifests/ch04/inferenceservice.yaml``):
+KServe's Standard mode gives it a HorizontalPodAutoscaler that scales it between 1 and 3 pods on
+CPU (``scaleMetric: cpu``, 60% of the request), the work that events in flight cause, rather than
+on the in-flight count this example follows.
 
 Run: python -m chapters.ch04_model_serving.event_driven [--duration 6] [--max-workers 8]
 """
@@ -190,7 +194,7 @@ def main(settings: Settings) -> Result:
         f"{len(arrivals)} events over {s.duration:g}s: {s.base_rate:g}/s, spike to "
         f"{s.spike_rate:g}/s from {s.spike_start:g}s to {s.spike_end:g}s"
     )
-    handle = event_handler(s, log)  # the model on a few images + simulated I/O, per event
+    handle = event_handler(s, s.images_per_event, s.io_ms, log)  # model + simulated I/O
     log(f"fixed pool of {s.fixed_workers} workers")
     fixed = simulate(arrivals, handle, None, s.fixed_workers, s.tail, log)
     log(f"autoscaled pool: {s.min_workers} to {s.max_workers} workers, {s.target:g} in flight each")

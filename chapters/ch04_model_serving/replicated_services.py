@@ -29,7 +29,7 @@ from chapters.ch04_model_serving.replicas import ServerReplicas, is_ready
 from chapters.ch04_model_serving.served import ModelSettings
 from chapters.common.data import load_fashion_mnist
 from dmlp.example import cli
-from dmlp.example.report import claim, section
+from dmlp.example.report import finish
 from dmlp.example.settings import option
 
 
@@ -178,17 +178,22 @@ def report(settings: Settings, runs: dict, failovers: int, lost: int | None, plo
         title=f"Replicated services: {settings.num_requests} requests of {settings.batch_size} "
         f"images, {settings.concurrency} in flight",
     )
+    survived = None  # the claim, when a replica was killed
     if lost is not None:
-        claim(
+        survived = (
             f"with a replica killed mid-load, {runs['killed'].ok} of {settings.num_requests} "
             f"requests still succeeded ({lost} lost; the balancer re-sent {failovers} to the "
-            "survivor).",
-            lost == 0,
-            lost=lost,
-            failovers=failovers,
+            "survivor)."
         )
-    print(f"Wrote: {plot}" + ("" if settings.model_dir else f" (model: {settings.out}/model/1)"))
-    section("4.2")
+    finish(
+        "4.2",
+        survived,
+        lost == 0,
+        pictures=[plot],
+        wrote=f"{plot}" + ("" if settings.model_dir else f" (model: {settings.out}/model/1)"),
+        lost=lost,
+        failovers=failovers,
+    )
 
 
 def draw_latency(runs: dict[str, LoadResult], path: Path, kill_at: int) -> Path:

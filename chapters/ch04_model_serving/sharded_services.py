@@ -30,7 +30,7 @@ from chapters.ch04_model_serving.served import ModelSettings
 from chapters.common.data import load_fashion_mnist
 from dmlp.example import cli
 from dmlp.example.errors import UsageError
-from dmlp.example.report import claim, section
+from dmlp.example.report import finish
 from dmlp.example.settings import option
 
 
@@ -174,7 +174,8 @@ def report(settings: Settings, result: Result) -> None:
         title=f"Sharded services: {settings.request_size} images",
     )
     print(f"images per shard: {per_shard}; one shard alone answered HTTP {result.refused_status}")
-    claim(
+    finish(
+        "4.3",
         f"the merged sharded answer equals the unsharded one: "
         f"{'yes' if result.claim_holds else 'NO'} (same classes: {result.same_classes}, largest "
         f"probability difference {result.max_probability_diff:.1e}); accuracy "
@@ -184,7 +185,6 @@ def report(settings: Settings, result: Result) -> None:
         accuracy=result.accuracy,
     )
     print(f"Model served: {result.model} (nothing else written)")
-    section("4.3")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from dmlp.example import cli
-from dmlp.example.report import claim, section
+from dmlp.example.report import finish
 
 
 @dataclasses.dataclass
@@ -76,19 +76,20 @@ def report(settings, result: Result) -> None:
     )
     cli.print_table(timeline_rows(result.runs, start, end), TIMELINE, title="Timeline")
     fixed, auto = result.spike_p99_ms["fixed"], result.spike_p99_ms["autoscaled"]
-    claim(
+    finish(
+        "4.4",
         f"under the spike the autoscaled pool's p99 was {auto:.0f} ms against "
         f"{fixed:.0f} ms for a fixed pool of {settings.fixed_workers}: "
         f"{'lower' if result.claim_holds else 'NOT lower'}. It had {result.workers_before_spike} "
         f"worker(s) before the spike, grew to {result.most_workers} (max "
         f"{settings.max_workers}) and shrank back to {result.final_workers}.",
         result.claim_holds,
+        pictures=[result.plot],
+        wrote=str(result.plot),
         spike_p99_ms_fixed=fixed,
         spike_p99_ms_autoscaled=auto,
         most_workers=result.most_workers,
     )
-    print(f"Wrote: {result.plot}")
-    section("4.4")
 
 
 TIMELINE = [

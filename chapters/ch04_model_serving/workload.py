@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from chapters.ch04_model_serving.served import ModelSettings
 from chapters.common.data import load_fashion_mnist
-
-if TYPE_CHECKING:  # annotations only: event_driven imports this module
-    from chapters.ch04_model_serving.event_driven import Settings
 
 
 def traffic(duration, base_rate, spike_rate, spike_start, spike_end, seed=0) -> list[float]:
@@ -25,21 +22,23 @@ def traffic(duration, base_rate, spike_rate, spike_start, spike_end, seed=0) -> 
         times.append(t)
 
 
-def event_handler(s: Settings, log) -> Callable[[float], None]:
-    """Each event: the served model on ``s.images_per_event`` test images, then ``s.io_ms`` of
+def event_handler(
+    s: ModelSettings, images_per_event: int, io_ms: float, log
+) -> Callable[[float], None]:
+    """Each event: the model ``s`` names on ``images_per_event`` test images, then ``io_ms`` of
     simulated I/O (a downstream call); with 0 images, the I/O alone."""
-    if not s.images_per_event:
-        return lambda _event: time.sleep(s.io_ms / 1000)
+    if not images_per_event:
+        return lambda _event: time.sleep(io_ms / 1000)
     from chapters.common.export import load_serving_function
 
-    images = load_fashion_mnist("test", s.dataset, s.data_dir, s.images_per_event, s.seed)
+    images = load_fashion_mnist("test", s.dataset, s.data_dir, images_per_event, s.seed)
     path = s.model(log)
-    log(f"loading {path}: each event runs it on {s.images_per_event} images + {s.io_ms:g} ms")
+    log(f"loading {path}: each event runs it on {images_per_event} images + {io_ms:g} ms")
     signature, batch = load_serving_function(path), images.images.astype(np.float32)
     signature(batch)  # the first call is slow: before the clock starts
 
     def handle(_event) -> None:
         signature(batch)
-        time.sleep(s.io_ms / 1000)
+        time.sleep(io_ms / 1000)
 
     return handle

@@ -10,6 +10,7 @@ the controller's namespace), so it survives into a new process: run this twice w
 Run: python -m chapters.ch05_workflows.memoization [--ingest-cost 80] [--keep-cache]
 """
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,6 +161,7 @@ def main(settings: Settings) -> Result:
         run.raise_for_status()
         node = next(n for n in run.leaves() if n.template == "ingest")
         accuracy = _accuracy(run)
+        data = Path(json.loads(node.outputs["result"])["path"])  # the file ingestion wrote
         result.runs.append(
             {
                 "run": name,
@@ -167,6 +169,8 @@ def main(settings: Settings) -> Result:
                 "ingest_seconds": node.duration,
                 "seconds": run.seconds,
                 "accuracy": accuracy,
+                "data": str(data),
+                "data_written_ns": data.stat().st_mtime_ns,  # unchanged: the step did not run
             }  # fmt: skip
         )
     first, second = result.runs[0], result.runs[1]
@@ -180,23 +184,21 @@ def main(settings: Settings) -> Result:
         rows, ["run", "ingest step", "ingest s", "workflow s", "accuracy"], "Memoization"
     )
     pattern = [r["ingest"] for r in result.runs] == ["miss", "hit", "miss", "miss"]
-    result.claim = report.claim(
+    result.claim = report.finish(
+        "5.4",
         f"with the same inputs the ingestion step was a cache {second['ingest']} and the "
         f"workflow took {second['seconds']:.1f}s instead of {first['seconds']:.1f}s "
         f"({result.memoized_fraction:.0%}, {result.seconds_saved:.1f}s saved); a changed input: "
         f"{result.runs[2]['ingest']}, an expired entry: {result.runs[3]['ingest']}.",
         pattern and result.seconds_saved > 0,
+        wrote=f"{cache_file} (the cache), {out}/data-ingest-*.npz",
         memoized_fraction=round(result.memoized_fraction, 3),
         seconds_saved=round(result.seconds_saved, 2),
     )
-    report.section("5.4")
-    print(f"Wrote: {cache_file} (the cache), {out}/data-ingest-*.npz")
     return result
 
 
 def _accuracy(run) -> float:
-    import json
-
     return json.loads(next(n for n in run.leaves() if n.template == "train").outputs["result"])[
         "accuracy"
     ]

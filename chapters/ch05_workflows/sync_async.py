@@ -139,18 +139,19 @@ def main(settings: Settings) -> Result:
         str(timing.gantt(run, out / f"{name}.png", f"{name}: {run.seconds:.1f}s end to end"))
         for name, run in runs.items()
     ]
-    claim = report.claim(
+    claim = report.finish(
+        "5.3",
         f"asynchronous {asynchronous.seconds:.1f}s vs synchronous {sync.seconds:.1f}s end to end; "
         f"the async run took {asynchronous.seconds / max(path_seconds, 1e-9):.2f}x its critical "
         f"path ({path_seconds:.1f}s); train-a started before fetch-b ended: "
         f"{'yes' if early else 'NO'}.",
         early and waited and asynchronous.seconds < sync.seconds,
+        pictures=pngs,
+        wrote=", ".join(pngs),
         sync_seconds=round(sync.seconds, 2),
         async_seconds=round(asynchronous.seconds, 2),
         critical_path_seconds=round(path_seconds, 2),
     )
-    report.section("5.3")
-    print(f"Wrote: {', '.join(pngs)}")
     return Result(
         sync.seconds,
         asynchronous.seconds,

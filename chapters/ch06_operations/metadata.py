@@ -173,24 +173,35 @@ def report(settings: Settings, store: Store, result: Result) -> None:
     kept = result.served_before is not None and result.served_before == result.served_after_failure
     reused = steps.reused_steps(result)
     print()
+    wrote = f"{store.uri} (MLflow store), {store.serving_file} (model in service)"
     if settings.mode == "demo":
-        result.claim = claims_report.claim(
+        result.claim = claims_report.finish(
+            "6.3",
             f"the failed run resumed at training step {resumed} (checkpoint in the store) "
             f"without re-running {', '.join(reused) or 'any step'}; the model in service was "
             f"{'unchanged' if kept else 'CHANGED'} by the failure, and the store names the data "
             f"and parameters of the model now served.",
-            bool(resumed) and bool(reused) and kept and bool(lineage),
+            bool(resumed) and bool(reused) and kept and bool(lineage), wrote=wrote,
             resumed_at_step=resumed, reused_steps=reused, served_unchanged=kept,
         )  # fmt: skip
     else:
-        error = result.runs[-1]["error"]
-        result.claim = claims_report.claim(
-            f"pipeline {result.runs[-1]['pipeline']} "
-            f"{'failed: ' + error if error else 'finished'}, every step recorded in the store.",
-            not error,
+        run = result.runs[-1]
+        error = run["error"]
+        # held: the run finished AND the store holds every step of it, each finished now or
+        # reused from an earlier finished attempt, and names the model it put in service
+        recorded = {r["step"]: r["status"] for r in store.steps_of(run["attempt"], run["steps"])}
+        complete = list(recorded) == list(STEPS) and set(recorded.values()) <= {
+            "FINISHED",
+            "REUSED",
+        }
+        result.claim = claims_report.finish(
+            "6.3",
+            f"pipeline {run['pipeline']} {'failed: ' + error if error else 'finished'}; the store "
+            f"records {', '.join(f'{k} {v}' for k, v in recorded.items()) or 'no step'}.",
+            not error and complete and bool(lineage),
+            wrote=wrote,
+            recorded=recorded,
         )
-    print(f"wrote {store.uri} (MLflow store), {store.serving_file} (model in service)")
-    claims_report.section("6.3")
 
 
 if __name__ == "__main__":

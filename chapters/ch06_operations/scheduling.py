@@ -188,9 +188,12 @@ def main(settings: Settings) -> Result:
         clusters[policy] = simulate(settings, policy, jobs)
         stats[policy] = summarise(clusters[policy])
         log(f"{policy}: {stats[policy]['jobs_done']}/{len(jobs)} jobs done")
-    found = claims(settings, stats)
-    paths = [str(p) for p in plot(settings, clusters, stats, found["target_shares"])]
-    claim = report(settings, stats, found, paths)
+    s = settings
+    found = claims(stats, teams(s), s.share_tolerance, s.preemption_grace)
+    out = cli.writable_dir(s.out)
+    paths = [str(p) for p in plot(out, clusters, stats, found["target_shares"])]
+    claim = report(stats, found, paths, num_jobs=s.num_jobs, num_workers=s.num_workers,
+                   share_tolerance=s.share_tolerance, grace=s.preemption_grace)  # fmt: skip
     return Result(stats, found, paths, claim)
 
 

@@ -167,9 +167,13 @@ def main(settings: Settings) -> Result:
     if cluster:
         text += f"; {', '.join(cluster)} needs a cluster (python -m dmlp.argo.submit)"
     held = bool(ran) and all(o.shown for o in ran.values())
-    claim = report.claim(text, held, shown={n: o.shown for n, o in outcomes.items()})
-    report.section("8.4")
-    print("Wrote: nothing (each run's step folders are temporary)")
+    claim = report.finish(
+        "8.4",
+        text,
+        held,
+        wrote="nothing (each run's step folders are temporary)",
+        shown={n: o.shown for n, o in outcomes.items()},
+    )
     return Result(outcomes, claim)
 
 

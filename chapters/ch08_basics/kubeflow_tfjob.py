@@ -5,11 +5,12 @@ Training Operator (on a laptop, the repository's launcher) gives each worker a `
 train under ``MultiWorkerMirroredStrategy`` and finish the same number of steps with bit-for-bit
 identical weights.
 
-``tfjob`` below is the whole TFJob. ``manifests/ch08/tfjob.yaml`` is generated from it for
-``kubectl apply``; ``manifests/ch08/tfjob-workflow.yaml`` is an Argo Workflow whose resource
-template creates the same TFJob and waits for it (success when both workers succeeded, failure on
-any failed worker), which is how chapter 9's workflow trains its models. This example runs that
-workflow on the laptop: its resource step starts the TFJob's workers as local processes.
+``tfjob`` below declares the TFJob (:func:`dmlp.kube.tfjob.build` writes the Kubernetes
+object); ``manifests/ch08/tfjob.yaml`` is generated from it for ``kubectl apply`` and shows it
+whole. ``manifests/ch08/tfjob-workflow.yaml`` is an Argo Workflow whose resource template creates
+the same TFJob and waits for it (success when both workers succeeded, failure on any failed
+worker), which is how chapter 9's workflow trains its models. This example runs that workflow on
+the laptop: its resource step starts the TFJob's workers as local processes.
 
 Run: python -m chapters.ch08_basics.kubeflow_tfjob [--train-steps 20] [--dataset synthetic]
 """
@@ -25,6 +26,7 @@ from dmlp import argo
 from dmlp.argo import conventions
 from dmlp.example import cli, report
 from dmlp.example.settings import CommonSettings, option
+from dmlp.kube.tfjob import Replica, build
 
 MODULE = "chapters.ch08_basics.tensorflow_basics"
 NUM_WORKERS = 2
@@ -32,45 +34,13 @@ NUM_WORKERS = 2
 
 def tfjob(name: str, out: str, train_steps: int | str = 20, dataset: str = "synthetic") -> dict:
     """A TFJob of ``NUM_WORKERS`` workers, each running section 8.1's program."""
-    container = {
-        "name": "tensorflow",  # the operator finds the training container by this name
-        "image": conventions.IMAGE,
-        "imagePullPolicy": "IfNotPresent",
-        "command": ["python", "-m", MODULE],
-        "args": [f"--dataset={dataset}", f"--train-steps={train_steps}", f"--out={out}"],
-        "resources": {
-            "requests": {"cpu": "100m", "memory": "512Mi"},
-            "limits": {"cpu": "1", "memory": "2Gi"},
-        },
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 1000},
-        "volumeMounts": [{"name": "data", "mountPath": conventions.DATA_MOUNT}],
-    }
-    claim = {"claimName": conventions.DATA_PVC}
-    return {
-        "apiVersion": "kubeflow.org/v1",
-        "kind": "TFJob",
-        "metadata": {
-            "name": name,
-            "namespace": conventions.NAMESPACE,
-            "labels": {"app.kubernetes.io/part-of": "dmlp", "dmlp/chapter": "ch08"},
-        },
-        "spec": {
-            "runPolicy": {"cleanPodPolicy": "None", "backoffLimit": 2},  # keep pods for logs
-            "tfReplicaSpecs": {
-                "Worker": {
-                    "replicas": NUM_WORKERS,
-                    "restartPolicy": "OnFailure",
-                    "template": {
-                        "spec": {
-                            "securityContext": {"fsGroup": 1000},
-                            "containers": [container],
-                            "volumes": [{"name": "data", "persistentVolumeClaim": claim}],
-                        }
-                    },
-                }
-            },
-        },
-    }
+    args = [f"--dataset={dataset}", f"--train-steps={train_steps}", f"--out={out}"]
+    return build(
+        name,
+        {"Worker": Replica(["python", "-m", MODULE], args, NUM_WORKERS)},
+        run_policy={"cleanPodPolicy": "None", "backoffLimit": 2},  # keep pods for logs
+        **conventions.tfjob_options("ch08"),
+    )
 
 
 TFJOB = tfjob("tensorflow-basics", f"{conventions.DATA_MOUNT}/ch08/tfjob")
@@ -134,16 +104,16 @@ def main(settings: Settings) -> Result:
     cli.print_table(rows, headers, f"TFJob with {NUM_WORKERS} workers ({run.seconds:.0f}s)")
     steps = {r["steps"] for r in reports.values()}
     digests = len({r["weights_sha256"] for r in reports.values()})
-    claim = report.claim(
+    claim = report.finish(
+        "8.3",
         f"the {NUM_WORKERS} workers each finished {'/'.join(map(str, sorted(steps)))} steps with "
         f"{'identical' if digests == 1 else 'DIFFERENT'} weights ({digests} distinct digest(s)); "
         f"the resource step: {run.leaves()[0].message}",
         len(steps) == 1 and digests == 1,
+        wrote=f"{Path(out, 'reports')}/worker-*.json",
         steps=sorted(steps),
         distinct_digests=digests,
     )
-    report.section("8.3")
-    print(f"Wrote: {Path(out, 'reports')}/worker-*.json")
     return Result(reports, len(steps) == 1, digests, claim)
 
 

@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass, field
 
 from dmlp.argo.conventions import IMAGE, NAMESPACE
-from dmlp.argo.submit import clients
 from dmlp.example import cli, report
 from dmlp.example.settings import CommonSettings, option
+from dmlp.kube.client import clients
 
 
 def hello_pod(name: str, message: str) -> dict:
@@ -92,13 +92,13 @@ def main(settings: Settings, core=None) -> Result:
         "A Pod, start to end",
     )
     held = phases[-1] == "Succeeded" and text == settings.message
-    claim = report.claim(
+    claim = report.finish(
+        "8.2",
         f"the Pod went {' -> '.join(phases)} in {seconds:.0f}s and its log reads {text!r}",
         held,
+        wrote="nothing (the Pod is deleted at the end)",
         phases=phases,
     )
-    report.section("8.2")
-    print("Wrote: nothing (the Pod is deleted at the end)")
     return Result(phases, text, seconds, claim, manifest)
 
 

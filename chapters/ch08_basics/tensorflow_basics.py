@@ -119,18 +119,18 @@ def main(settings: Settings) -> Result:
     ]
     cli.print_table(rows, ["model", "test loss", "test accuracy"], "TensorFlow basics")
     learned = measured["loss_after"] < measured["loss_before"]
-    claim = report.claim(
+    claim = report.finish(
+        "8.1",
         f"{measured['steps']} training steps lowered the test loss from "
         f"{measured['loss_before']:.3f} to {measured['loss_after']:.3f} and lifted the accuracy "
         f"from {measured['accuracy_before']:.1%} to {measured['accuracy_after']:.1%} "
         "(chance is 10%)",
         learned and measured["accuracy_after"] > 0.2,
+        wrote=str(written),
         loss_before=measured["loss_before"],
         loss_after=measured["loss_after"],
         accuracy=measured["accuracy_after"],
     )
-    report.section("8.1")
-    print(f"Wrote: {written}")
     return Result(measured, claim, str(written))
 
 

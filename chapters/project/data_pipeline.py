@@ -132,16 +132,16 @@ def main(settings: Settings) -> Result:
     rows = [("one node", result.examples_single)]
     rows += [(f"worker {i} of {settings.num_workers}", c) for i, c in enumerate(result.per_worker)]
     cli.print_table(rows, ["reader", "examples per epoch"], f"TFRecords in {folder}")
-    report.claim(
+    report.finish(
+        "9.1",
         f"{settings.num_workers} workers read disjoint shares "
         f"({'yes' if result.disjoint else 'NO'}) that together cover all {n} examples "
         f"({'yes' if result.complete else 'NO'}), "
         f"as one node does",
         result.disjoint and result.complete,
+        wrote=f"{folder}/",
         per_worker=result.per_worker,
     )
-    report.section("9.1")
-    print(f"Wrote: {folder}/")
     return result
 
 

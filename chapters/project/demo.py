@@ -53,6 +53,8 @@ class Result:
     served_version: str
     samples: dict  # labels, served predictions, in-process predictions, served_by
     served_matches_winner: bool
+    parallel: bool  # the three training steps' intervals overlap (measured by the runner)
+    ingest_untouched: bool  # on a hit: no ingested file is newer than the workflow's start
     paths: list[str] = dataclasses.field(default_factory=list)
 
 
@@ -73,7 +75,7 @@ def main(settings: Settings) -> Result:
     )
     shutil.rmtree(out / "models", ignore_errors=True)  # the last run's models are not candidates
     log(f"running the project workflow ({settings.size_name} size) into {out}")
-    start = time.perf_counter()
+    start, started_at = time.perf_counter(), time.time()
     with TrainingProgress(out, settings.size("num_epochs"), log):
         run = runner.run(workflow.for_laptop(), arguments, cache_dir=cache,
                          step_timeout=settings.step_timeout, echo=settings.verbose)  # fmt: skip
@@ -83,7 +85,8 @@ def main(settings: Settings) -> Result:
     reports = config.reports_dir(out)
     selection = json.loads((reports / "selection.json").read_text())
     serving = json.loads((reports / "serving.json").read_text())
-    result = collect(out, run, seconds, selection, serving)
+    ingested = (settings.ingest_dir(), started_at)
+    result = collect(out, run, seconds, selection, serving, ingested)
     summarise(settings, out, result, selection, serving)
     return result
 
@@ -118,8 +121,11 @@ class TrainingProgress:
         self.thread.join(timeout=5)
 
 
-def collect(out: Path, run, seconds: float, selection: dict, serving: dict) -> Result:
-    """The run's result from its reports (selection.json and serving.json, read by ``main``)."""
+def collect(
+    out: Path, run, seconds: float, selection: dict, serving: dict, ingested: tuple[Path, float]
+) -> Result:
+    """The run's result from its reports (selection.json and serving.json, read by ``main``),
+    the runner's records, and the ingested folder with the time the workflow started."""
     models = {}
     for candidate in selection["candidates"]:
         name = candidate["model_type"]
@@ -135,6 +141,13 @@ def collect(out: Path, run, seconds: float, selection: dict, serving: dict) -> R
             "saved_model": str(saved),
         }
     ingest = next(n for n in run.leaves() if n.template == "ingest")
+    trained = [n for n in run.leaves() if n.template == "train" and n.started is not None]
+    parallel = len(trained) == len(MODEL_TYPES) and max(n.started for n in trained) < min(
+        n.finished for n in trained
+    )
+    folder, started_at = ingested
+    written = [f.stat().st_mtime for f in folder.glob("*")]
+    untouched = bool(written) and max(written) < started_at
     choice = selection["choice"]
     return Result(
         ingest=ingest.cache or "miss",
@@ -147,6 +160,8 @@ def collect(out: Path, run, seconds: float, selection: dict, serving: dict) -> R
         samples={k: serving[k] for k in ("labels", "replicated", "in_process", "served_by")},
         served_matches_winner=serving["agree"]
         and Path(serving["version"]) == Path(selection["served_version"]),
+        parallel=parallel,
+        ingest_untouched=untouched,
         paths=[str(config.reports_dir(out) / n) for n in ("selection.json", "serving.json")],
     )
 
@@ -166,19 +181,25 @@ def summarise(
     summary_path = out / "summary.json"
     summary_path.write_text(json.dumps(dataclasses.asdict(result), indent=2, default=str))
     result.paths += [str(png), str(summary_path)]
-    types_ok = all(m["saved_type"] == name for name, m in result.models.items() if not m["error"])
-    report.claim(
-        f"ingestion was a cache {result.ingest}; {len(MODEL_TYPES)} models trained in parallel "
+    types_ok = all(m["saved_type"] == name for name, m in result.models.items())  # failed: no
+    cached = result.ingest == "miss" or result.ingest_untouched  # a hit wrote nothing new
+    together = "in parallel" if result.parallel else "NOT in parallel"
+    report.finish(
+        "9.4",
+        f"ingestion was a cache {result.ingest}"
+        f"{' (no file rewritten)' if result.ingest == 'hit' and cached else ''}; "
+        f"{len(MODEL_TYPES)} models trained {together} "
         f"(each its own type: {'yes' if types_ok else 'NO'}); {result.winner} won "
         f"(by {result.decided_by}) and the replicated servers answered with its predictions: "
         f"{'yes' if result.served_matches_winner else 'NO'}; the workflow took "
         f"{result.seconds:.0f}s",
-        types_ok and result.served_matches_winner,
+        types_ok and result.served_matches_winner and result.parallel and cached,
+        pictures=[png],
+        wrote=f"{', '.join(result.paths)}, {result.served_version}",
         ingest=result.ingest,
         winner=result.winner,
+        parallel=result.parallel,
     )
-    report.section("9.4")
-    print(f"Wrote: {', '.join(result.paths)}, {result.served_version}")
 
 
 def draw(path: Path, result: Result, confusion: np.ndarray) -> Path:

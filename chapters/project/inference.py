@@ -112,15 +112,15 @@ def main(settings: Settings) -> dict:
     summary = serve_report(settings.out, served, settings.num_replicas, settings.num_samples,
                            settings.dataset, settings.seed, settings.verbose)  # fmt: skip
     print_samples(summary)
-    report.claim(
+    report.finish(
+        "9.3",
         f"one server, {settings.num_replicas} replicas ({', '.join(summary['replicas_used'])}) "
         f"and the SavedModel in process give the same classes: "
         f"{'yes' if summary['agree'] else 'NO'}",
         summary["agree"],
+        wrote=str(config.reports_dir(settings.out) / "serving.json"),
         replicas_used=summary["replicas_used"],
     )
-    report.section("9.3")
-    print(f"Wrote: {config.reports_dir(settings.out) / 'serving.json'}")
     return summary
 
 

@@ -1,36 +1,30 @@
 """Chapter 9: write ``manifests/project/workflow.yaml`` from the project's Hera definition.
 
-``--check`` (the default) fails when the committed file differs from what
-``chapters/project/workflow.py`` generates; ``--write`` rewrites it.
+This declares the one file (:mod:`dmlp.kube.generated` writes it): the workflow of
+``chapters/project/workflow.py``, after a line on submitting it with the quick sizes. Without
+``--write`` it only checks the committed file, and fails when it differs; ``--write`` rewrites it.
 
 Run: python -m chapters.project.manifests [--write]
 """
 
-from pathlib import Path
-
 from chapters.project.config import SIZES
-from dmlp.example import cli
 from dmlp.kube import generated
-from dmlp.kube.generated import Flags
+from dmlp.kube.generated import File
 
-ROOT = Path(__file__).resolve().parents[2]
-PATH = ROOT / "manifests" / "project" / "workflow.yaml"
-COMMAND = "chapters.project.manifests"
 QUICK = " ".join(f"-p {name}={value}" for name, value in SIZES["quick"].items())
 SUBMIT = f"# Submit with quick sizes: argo submit -n dmlp manifests/project/workflow.yaml {QUICK}\n"
 
 
-def files() -> dict[str, tuple[str, str]]:
-    """``file name -> (defining module, body)``: a line on submitting it, then the YAML."""
+def files() -> dict[str, File]:
+    """``file name -> File(module, Hera Workflow, note)``: the workflow, a line on submitting it."""
     from chapters.project import workflow
 
-    return {PATH.name: (workflow.__name__, SUBMIT + workflow.WORKFLOW.to_yaml())}
+    return {"workflow.yaml": File(workflow.__name__, workflow.WORKFLOW, note=SUBMIT)}
 
 
-def main(flags: Flags) -> list[str]:
-    """Check (or write) the file; returns ``[PATH.name]`` when it differed, else ``[]``."""
-    return generated.sync(PATH.parent, files(), COMMAND, flags.write)
-
+GENERATOR = generated.Generator(
+    "chapters.project.manifests", generated.MANIFESTS / "project", files
+)
 
 if __name__ == "__main__":
-    raise SystemExit(cli.run(main, Flags))
+    raise SystemExit(GENERATOR.run(__doc__))

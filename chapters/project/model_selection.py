@@ -23,6 +23,7 @@ import numpy as np
 
 from chapters.common.models import MODEL_TYPES
 from chapters.project import config
+from chapters.project.model_training import saved_model_type
 from dmlp.example import cli, report
 from dmlp.example.errors import UsageError
 
@@ -145,14 +146,23 @@ def main(settings: Settings) -> dict:
     summary = select_and_publish(settings.out, str(data))
     print_choice(summary)
     choice = summary["choice"]
-    report.claim(
-        f"{choice['winner']} is served as {summary['served_version']} (decided by "
-        f"{choice['decided_by']}; skipped: {', '.join(choice['skipped']) or 'none'})",
-        Path(summary["served_version"], "saved_model.pb").is_file(),
-        winner=choice["winner"],
+    # held: what was published, read back, is the winner: its type and its very bytes
+    served, winner = (
+        Path(summary["served_version"]),
+        config.saved_model_dir(settings.out, choice["winner"]),
     )
-    report.section("9.2")
-    print(f"Wrote: {summary['served_version']}, {config.reports_dir(settings.out)}/selection.json")
+    served_type = saved_model_type(served)
+    same = (served / "saved_model.pb").read_bytes() == (winner / "saved_model.pb").read_bytes()
+    report.finish(
+        "9.2",
+        f"{choice['winner']} is served as {served} (decided by {choice['decided_by']}; skipped: "
+        f"{', '.join(choice['skipped']) or 'none'}); read back, the served model is a "
+        f"{served_type} model{'' if same else ' whose files DIFFER from the winner'}",
+        served_type == choice["winner"] and same,
+        wrote=f"{summary['served_version']}, {config.reports_dir(settings.out)}/selection.json",
+        winner=choice["winner"],
+        served_type=served_type,
+    )
     return summary
 
 

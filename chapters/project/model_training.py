@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from chapters.common import distributed as dist
-from chapters.common.models import MODEL_TYPES, build_model
+from chapters.common.models import MODEL_TYPES, book_learning_rate, build_model
 from chapters.project import config
 from chapters.project.data_pipeline import ingest, training_dataset
 from dmlp.example import cli, report
@@ -45,8 +45,11 @@ def worker(settings: Settings, task: dist.Task) -> dict:
     global_batch = settings.size("batch_size") * strategy.num_replicas_in_sync
     data = training_dataset(settings.tfrecords, global_batch, settings.seed, num_workers, index)
     with strategy.scope():  # one replica of the variables per worker, kept equal by all-reduce
-        model = build_model(settings.model_type)
+        model = build_model(
+            settings.model_type, batch_norm_momentum=settings.size("batch_norm_momentum")
+        )
     log = dist.epoch_log()
+    schedule = tf.keras.callbacks.LearningRateScheduler(book_learning_rate)  # the book's steps
     checkpoints = tf.keras.callbacks.ModelCheckpoint(  # non-chief workers write to a temp dir
         str(folder / "checkpoints" / "epoch-{epoch:02d}.weights"), save_weights_only=True
     )
@@ -55,7 +58,7 @@ def worker(settings: Settings, task: dist.Task) -> dict:
         data,
         epochs=settings.size("num_epochs"),
         steps_per_epoch=settings.size("steps_per_epoch"),
-        callbacks=[log, checkpoints],
+        callbacks=[log, schedule, checkpoints],
         verbose=0,
     )
     seconds = time.perf_counter() - start
@@ -142,15 +145,15 @@ def launch(settings: Settings) -> Result:
     rows = [(n, r["losses"][0], r["losses"][-1], r["train_accuracy"], r["seconds"])
             for n, r in reports.items()]  # fmt: skip
     cli.print_table(rows, ["task", "first loss", "last loss", "train accuracy", "fit s"])
-    report.claim(
+    report.finish(
+        "9.2",
         f"{settings.model_type} trained with {settings.num_workers} worker(s) "
         f"({result.distinct_digests} distinct weight digest(s)); its SavedModel is a "
         f"{result.saved_type} model, with {len(result.checkpoints)} checkpoint(s) of its own",
         result.saved_type == settings.model_type and result.distinct_digests == 1,
+        wrote=f"{result.saved_model}, {folder / 'checkpoints'}/",
         saved_type=result.saved_type,
     )
-    report.section("9.2")
-    print(f"Wrote: {result.saved_model}, {folder / 'checkpoints'}/")
     return result
 
 

@@ -22,7 +22,8 @@ from chapters.common.models import MODEL_TYPES
 from chapters.project import config
 from chapters.project.steps import fingerprint, ingest, select
 from dmlp.argo import conventions
-from dmlp.kube import versions
+from dmlp.kube import compact, versions
+from dmlp.kube.tfjob import NON_ROOT, Replica, build
 
 ROOT = Path(__file__).resolve().parents[2]
 TF_SERVING_VERSION = versions.pinned()["TF_SERVING_VERSION"]
@@ -30,49 +31,42 @@ SERVICE_ACCOUNT = "dmlp-project"  # manifests/project/rbac.yaml
 OUT = "{{workflow.parameters.data_root}}/{{workflow.parameters.run_dir}}"
 DATA = OUT + "/data/{{tasks.fingerprint.outputs.result}}"  # ingestion writes, training reads
 JOBS = [{"model_type": t, "job": t.replace("_", "-")} for t in MODEL_TYPES]  # DNS-safe names
-SIZE_FLAGS = ("num_epochs", "steps_per_epoch", "batch_size", "dataset", "seed")
-SIZE_ARGS = "".join(
-    f"                - --{f.replace('_', '-')}={{{{workflow.parameters.{f}}}}}\n"
-    for f in SIZE_FLAGS
+SIZE_FLAGS = (
+    "num_epochs",
+    "steps_per_epoch",
+    "batch_size",
+    "batch_norm_momentum",
+    "dataset",
+    "seed",
 )
+TRAIN_ARGS = [
+    "--model-type={{inputs.parameters.model_type}}",
+    "--tfrecords={{inputs.parameters.data}}",
+    f"--out={OUT}",
+    *(
+        f"--{name.replace('_', '-')}={value}"
+        for name, value in conventions.from_workflow(*SIZE_FLAGS).items()
+    ),
+]
 
 # A TFJob per model: both workers succeed -> the step succeeds; any failed replica -> it fails.
-TFJOB = f"""\
-apiVersion: kubeflow.org/v1
-kind: TFJob
-metadata:
-  name: "{{{{workflow.name}}}}-{{{{inputs.parameters.job}}}}"
-  namespace: {conventions.NAMESPACE}
-  labels: {{app.kubernetes.io/part-of: dmlp, dmlp/chapter: project}}
-spec:
-  runPolicy: {{cleanPodPolicy: None, backoffLimit: 1}}
-  tfReplicaSpecs:
-    Worker:
-      replicas: {{{{workflow.parameters.num_workers}}}}
-      restartPolicy: OnFailure
-      template:
-        spec:
-          securityContext: {{fsGroup: 1000}}
-          containers:
-            - name: tensorflow
-              image: {conventions.IMAGE}
-              imagePullPolicy: IfNotPresent
-              command: [python, -m, chapters.project.model_training]
-              args:
-                - --model-type={{{{inputs.parameters.model_type}}}}
-                - --tfrecords={{{{inputs.parameters.data}}}}
-                - --out={OUT}
-{SIZE_ARGS}\
-              resources:
-                requests: {{cpu: 100m, memory: 512Mi}}
-                limits: {{cpu: "1", memory: 2Gi}}
-              securityContext:
-                {{runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false}}
-              volumeMounts: [{{name: data, mountPath: {conventions.DATA_MOUNT}}}]
-          volumes:
-            - name: data
-              persistentVolumeClaim: {{claimName: {conventions.DATA_PVC}}}
-"""
+# Argo fills in the placeholders as text, so the manifest is compact YAML with the worker count
+# bare (an integer once filled in), not yaml.safe_dump's quoted string.
+TFJOB = compact.dump(
+    build(
+        "{{workflow.name}}-{{inputs.parameters.job}}",
+        {
+            "Worker": Replica(
+                ["python", "-m", "chapters.project.model_training"],
+                TRAIN_ARGS,
+                compact.Bare("{{workflow.parameters.num_workers}}"),
+            )
+        },
+        run_policy={"cleanPodPolicy": "None", "backoffLimit": 1},
+        security_context={**NON_ROOT, "allowPrivilegeEscalation": False},
+        **conventions.tfjob_options("project"),
+    )
+)
 
 # KServe v0.20, Standard mode, TensorFlow runtime (TF Serving, V1): it loads the highest
 # numbered version under storageUri, the folder model selection publishes into.
@@ -117,7 +111,7 @@ _SERVE = Resource(
     manifest=INFERENCE_SERVICE,
 )
 PARAMETERS = ("dataset", "num_examples", "num_validation", "num_files", "seed", "num_epochs",
-              "steps_per_epoch", "batch_size", "num_workers")  # fmt: skip
+              "steps_per_epoch", "batch_size", "batch_norm_momentum", "num_workers")  # fmt: skip
 
 
 def arguments(settings: config.ProjectSettings, **overrides: str) -> dict[str, str]:

@@ -26,12 +26,17 @@ DATA_MOUNT = "/data"
 CACHE_CONFIGMAP = "dmlp-workflow-cache"  # in the controller's namespace (argo), label type=Cache
 
 
+def labels(chapter: str) -> dict[str, str]:
+    """The labels of every object a chapter creates (``kubectl get -l dmlp/chapter=ch08``)."""
+    return {"app.kubernetes.io/part-of": "dmlp", "dmlp/chapter": chapter}
+
+
 def workflow_options(name: str, chapter: str = "ch05", data: bool = True) -> dict:
     """``Workflow(...)`` keyword arguments: name, namespace, labels, pod settings, the data PVC."""
     options = {
         "name": name,
         "namespace": NAMESPACE,
-        "labels": {"app.kubernetes.io/part-of": "dmlp", "dmlp/chapter": chapter},
+        "labels": labels(chapter),
         "service_account_name": SERVICE_ACCOUNT,
         # podGC lives on the workflow spec (never in a template): keep pods until the workflow
         # succeeded, so a failed step's logs can still be read.
@@ -56,6 +61,16 @@ def script_options(cpu: str = "250m", memory: str = "512Mi", data: bool = True) 
     if data:
         options["volume_mounts"] = [m.VolumeMount(name="data", mount_path=DATA_MOUNT)]
     return options
+
+
+def tfjob_options(chapter: str) -> dict:
+    """:func:`dmlp.kube.tfjob.build` keyword arguments: namespace, image, labels, the data PVC."""
+    return {
+        "namespace": NAMESPACE,
+        "image": IMAGE,
+        "labels": labels(chapter),
+        "volumes": {"data": (DATA_PVC, DATA_MOUNT)},
+    }
 
 
 def defaults(settings, *names: str, **overrides: str) -> dict[str, str]:

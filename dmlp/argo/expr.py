@@ -1,12 +1,16 @@
 """Argo's small languages, as far as the local runner needs them (introduced in chapter 5).
 
+Each follows Argo v4.1.2, or raises :class:`ExpressionError` naming what the runner does not do.
+
 * ``{{...}}`` variables: :func:`substitute` replaces them from a flat scope
   (``inputs.parameters.x``, ``steps.prepare.outputs.result``, ``item``, ``workflow.name``, ...).
-* ``when`` conditions: ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=`` between plain or quoted words
-  and numbers, joined by ``&&``, ``||``, ``!`` and parentheses (:func:`evaluate_when`).
-* ``depends`` of a DAG task: ``A``, ``A.Succeeded``, ``A.Failed``, ``A.Skipped``, ``A.Errored``,
-  ``A.Omitted``, ``A.AnySucceeded``, ``A.AllFailed`` with the same operators
-  (:func:`evaluate_depends`).
+* ``when`` conditions: govaluate after substitution, as ``shouldExecute`` in
+  ``workflow/controller/steps.go`` runs it (:func:`evaluate_when`, :mod:`dmlp.argo.govaluate`):
+  bare words are strings, ``false`` skips, a result that is not a boolean is an error.
+* ``depends`` of a DAG task: ``A``, ``A.Succeeded``, ``A.Failed``, ``A.Errored``, ``A.Skipped``,
+  ``A.Omitted``, ``A.Daemoned``, ``A.AnySucceeded``, ``A.AllFailed`` joined by ``&&``, ``||``,
+  ``!`` and parentheses, spaces optional (:func:`evaluate_depends`), as ``GetTaskDependencies``
+  in ``workflow/common/ancestry.go`` reads it.
 * Go durations (``"30s"``, ``"1m30s"``, ``"500ms"``) for ``maxAge`` and ``backoff``.
 """
 
@@ -14,10 +18,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
+
+from dmlp.argo import govaluate
 
 VARIABLE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
-_TOKEN = re.compile(r"\s*(&&|\|\||==|!=|<=|>=|<|>|!|\(|\)|'[^']*'|\"[^\"]*\"|[^\s()!<>=&|]+)")
-_COMPARE = ("==", "!=", "<", "<=", ">", ">=")
+# A depends token: an operator, or a task name (ancestry.go's taskNameRegex) with its result.
+_DEPENDS_TOKEN = re.compile(r"\s*(?:(&&|\|\||!|\(|\))|([a-zA-Z0-9][-a-zA-Z0-9]*)(?:\.(\w+))?)")
+_PLACEHOLDERS = ("0", "x")  # stand-ins for {{...}} when a when is checked before the run
+_DEPENDS_OPERATORS = ("&&", "||", "!", "(", ")")
 DEPENDS_STATES = (
     "Succeeded",
     "Failed",
@@ -31,7 +40,7 @@ DEPENDS_STATES = (
 
 
 class ExpressionError(ValueError):
-    """An expression the local runner cannot read; the message names the expression."""
+    """An expression Argo rejects or the local runner cannot run; the message names it."""
 
 
 class MissingVariable(KeyError):
@@ -65,161 +74,136 @@ def substitute(text: str, scope: Mapping[str, str], strict: bool = True) -> str:
     return VARIABLE.sub(replace, text)
 
 
-# ---------------------------------------------------------------------------- boolean expressions
+# ---------------------------------------------------------------------------- when
 
 
-def _tokens(text: str) -> list[str]:
-    tokens, pos = [], 0
-    text = text.strip()
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if not match or not match.group(1):
-            raise ExpressionError(f"cannot read {text!r} at {text[pos:]!r}")
-        tokens.append(match.group(1))
-        pos = match.end()
-    if not tokens:
-        raise ExpressionError("empty expression")
-    return tokens
-
-
-class _Parser:
-    """Recursive descent: or -> and -> not -> comparison -> atom."""
-
-    def __init__(self, text: str, atom: Callable[[str], object], compare: bool):
-        self.text, self.tokens, self.pos = text, _tokens(text), 0
-        self.atom, self.compare = atom, compare
-
-    def parse(self) -> bool:
-        value = self.or_()
-        if self.pos != len(self.tokens):
-            raise ExpressionError(f"unexpected {self.tokens[self.pos]!r} in {self.text!r}")
-        return bool(value)
-
-    def peek(self) -> str | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def take(self) -> str:
-        token = self.peek()
-        if token is None:
-            raise ExpressionError(f"{self.text!r} ends too early")
-        self.pos += 1
-        return token
-
-    def or_(self):
-        return self.chain("||", self.and_, any)
-
-    def and_(self):
-        return self.chain("&&", self.not_, all)
-
-    def chain(self, op: str, operand, combine):
-        value = operand()
-        while self.peek() == op:
-            self.take()
-            right = operand()  # evaluated even when the left side decides: no side effects
-            value = combine((_truth(value), _truth(right)))
-        return value
-
-    def not_(self):
-        if self.peek() == "!":
-            self.take()
-            return not _truth(self.not_())
-        return self.comparison()
-
-    def comparison(self):
-        left = self.primary()
-        if self.peek() in _COMPARE:
-            if not self.compare:
-                raise ExpressionError(f"comparisons are not allowed in {self.text!r}")
-            op = self.take()
-            return _compare(left, op, self.primary())
-        return left
-
-    def primary(self):
-        token = self.take()
-        if token == "(":
-            value = self.or_()
-            if self.take() != ")":
-                raise ExpressionError(f"missing ')' in {self.text!r}")
-            return value
-        if token in ("&&", "||", ")", *_COMPARE):
-            raise ExpressionError(f"unexpected {token!r} in {self.text!r}")
-        return self.atom(token)
-
-
-def _truth(value) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return bool(value)
-
-
-def _number(text: str) -> float | None:
+@contextmanager
+def _as_expression_error():
     try:
-        return float(text)
-    except (TypeError, ValueError):
-        return None
-
-
-def _compare(left, op: str, right) -> bool:
-    a, b = _number(left), _number(right)
-    if a is None or b is None:
-        a, b = str(left), str(right)
-        if op not in ("==", "!="):
-            raise ExpressionError(f"cannot order {left!r} and {right!r} (not numbers)")
-    return {
-        "==": a == b,
-        "!=": a != b,
-        "<": a < b,
-        "<=": a <= b,
-        ">": a > b,
-        ">=": a >= b,
-    }[op]
-
-
-def _word(token: str) -> str:
-    if len(token) >= 2 and token[0] == token[-1] and token[0] in "'\"":
-        return token[1:-1]
-    return token
+        yield
+    except govaluate.GovaluateError as err:
+        raise ExpressionError(str(err)) from None
 
 
 def evaluate_when(text: str) -> bool:
-    """A ``when`` condition after substitution, e.g. ``heads == heads`` or ``0.8 > 0.5``."""
-    return _Parser(text, _word, compare=True).parse()
+    """A ``when`` after substitution: ``heads == heads``, ``0.9 > 0.85``, ``false``, ``a < b``."""
+    with _as_expression_error():
+        return govaluate.evaluate(text)
 
 
 def check_when(text: str) -> None:
-    """Raise :class:`ExpressionError` if ``when`` cannot be read (variables stand in as words)."""
-    evaluate_when(VARIABLE.sub("x", text))
+    """Raise :class:`ExpressionError` if ``when`` cannot be read whatever its variables hold.
+
+    Only the text is checked: each ``{{...}}`` stands for a number or a word, and the values are
+    compared at run time, so ``{{x}} > 0.8`` passes here.
+    """
+    substitute(text, {}, strict=False)  # refuses expression tags
+    with _as_expression_error():
+        govaluate.check_powers(text)
+    for placeholder in _PLACEHOLDERS:
+        try:
+            govaluate.compile_when(VARIABLE.sub(placeholder, text))
+            return
+        except govaluate.GovaluateError as err:
+            error = str(err).replace(VARIABLE.sub(placeholder, text), text)
+    raise ExpressionError(error)
+
+
+# ---------------------------------------------------------------------------- depends
+
+
+def _depends_tokens(text: str) -> list[tuple[str, str | None]]:
+    """``(operator, None)`` or ``(task, result or None)`` pairs; spaces are optional."""
+    tokens, pos = [], 0
+    while text[pos:].strip():
+        match = _DEPENDS_TOKEN.match(text, pos)
+        if not match:
+            raise ExpressionError(
+                f"cannot read depends {text!r} at {text[pos:].strip()!r}: it takes task names, "
+                "TASK.Result, &&, ||, ! and parentheses"
+            )
+        operator, name, result = match.groups()
+        if operator:
+            tokens.append((operator, None))
+        elif name[0].isdigit():
+            raise ExpressionError(f"task name {name!r} in depends {text!r} begins with a digit")
+        elif result is not None and result not in DEPENDS_STATES:
+            raise ExpressionError(
+                f"unknown result {result!r} in depends {text!r}; known: {', '.join(DEPENDS_STATES)}"
+            )
+        else:
+            tokens.append((name, result))
+        pos = match.end()
+    if not tokens and text:
+        raise ExpressionError(f"empty depends {text!r}")
+    return tokens
 
 
 def depends_names(text: str) -> list[str]:
     """The task names a ``depends`` expression refers to, in order of appearance."""
-    names: list[str] = []
-    for token in _tokens(text):
-        if token in ("&&", "||", "!", "(", ")"):
-            continue
-        name = token.split(".", 1)[0]
-        if name not in names:
-            names.append(name)
-    return names
+    return list(dict.fromkeys(name for name, result in depends_atoms(text)))
+
+
+def depends_atoms(text: str) -> list[tuple[str, str | None]]:
+    """Each ``(task, result)`` a ``depends`` names, in order; ``result`` is None for a bare name."""
+    return [token for token in _depends_tokens(text) if token[0] not in _DEPENDS_OPERATORS]
 
 
 def evaluate_depends(text: str, state: Callable[[str, str], bool]) -> bool:
-    """Evaluate ``depends``; ``state(task, "Succeeded")`` answers one ``task.State`` atom.
+    """Evaluate ``depends``; ``state(task, "Succeeded")`` answers one ``task.Result`` atom.
 
-    A bare ``task`` means ``task.Succeeded || task.Skipped || task.Daemoned`` (Argo's rule).
+    A bare ``task`` means ``(task.Succeeded || task.Skipped || task.Daemoned)``, as
+    ``expandDependency`` in ``workflow/common/ancestry.go`` writes it (Argo refuses ``continueOn``
+    next to ``depends``, so nothing else joins it). ``!`` binds tightest, then ``&&``, then ``||``.
     """
+    tokens, pos = _depends_tokens(text), 0
+    if not tokens:  # `depends: ""` is no depends (ancestry.go, getTaskDependsLogic)
+        return True
 
-    def atom(token: str) -> bool:
-        name, _, result = token.partition(".")
-        if not result:
-            return state(name, "Succeeded") or state(name, "Skipped")
-        if result not in DEPENDS_STATES:
-            raise ExpressionError(
-                f"unknown result {result!r} in depends {text!r}; known: {', '.join(DEPENDS_STATES)}"
-            )
+    def peek() -> str | None:
+        return tokens[pos][0] if pos < len(tokens) else None
+
+    def take() -> tuple[str, str | None]:
+        nonlocal pos
+        if pos == len(tokens):
+            raise ExpressionError(f"depends {text!r} ends too early")
+        pos += 1
+        return tokens[pos - 1]
+
+    def either() -> bool:
+        value = both()
+        while peek() == "||":
+            take()
+            value = both() or value  # every operand is read, so a bad one is always reported
+        return value
+
+    def both() -> bool:
+        value = negation()
+        while peek() == "&&":
+            take()
+            value = negation() and value
+        return value
+
+    def negation() -> bool:
+        if peek() == "!":
+            take()
+            return not negation()
+        name, result = take()
+        if name == "(":
+            value = either()
+            if take()[0] != ")":
+                raise ExpressionError(f"missing ')' in depends {text!r}")
+            return value
+        if name in _DEPENDS_OPERATORS:
+            raise ExpressionError(f"unexpected {name!r} in depends {text!r}")
+        if result is None:
+            return any(state(name, r) for r in ("Succeeded", "Skipped", "Daemoned"))
         return state(name, result)
 
-    return _Parser(text, atom, compare=False).parse()
+    value = either()
+    if pos != len(tokens):
+        raise ExpressionError(f"unexpected {tokens[pos][0]!r} in depends {text!r}")
+    return value
 
 
 def check_depends(text: str) -> None:
@@ -238,8 +222,10 @@ def duration(value: str | int | float, what: str = "duration") -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     text = str(value).strip()
-    if _number(text) is not None:
+    try:
         return float(text)
+    except ValueError:
+        pass
     pos, total = 0, 0.0
     for match in _DURATION.finditer(text):
         if match.start() != pos:

@@ -23,6 +23,7 @@ from dmlp.argo.records import FAILED, WORKFLOW_DONE, WorkflowFailed
 from dmlp.example import cli
 from dmlp.example.errors import UsageError
 from dmlp.example.settings import option
+from dmlp.kube.client import clients
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "workflows"
 STEP_TYPES = ("Pod", "Resource", "Skipped", "Suspend", "Container")
@@ -233,22 +234,6 @@ class Flags(WorkflowFlags):
     generate_name: bool = option(False, "submit under a fresh name (NAME-xxxxx)")
     replace: bool = option(False, "delete a workflow of the same name first")
     verbose: bool = option(False, "the full traceback on unexpected errors")
-
-
-def clients():
-    """``(CustomObjectsApi, CoreV1Api)`` from the kubeconfig (or in-cluster); one-line errors."""
-    from kubernetes import client, config
-
-    try:
-        config.load_kube_config()
-    except Exception:  # noqa: BLE001 - no kubeconfig: maybe we run in a pod
-        try:
-            config.load_incluster_config()
-        except config.ConfigException:
-            raise UsageError(
-                "no Kubernetes cluster configured (no kubeconfig, not in a pod): run `make kind-up`"
-            ) from None
-    return client.CustomObjectsApi(), client.CoreV1Api()
 
 
 def main(flags: Flags, custom=None, core=None) -> Followed:

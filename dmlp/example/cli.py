@@ -41,15 +41,20 @@ def writable_dir(path: str | os.PathLike) -> Path:
 # ---------------------------------------------------------------------------- entry point
 
 
-def run(main: Callable[[Any], Any], spec: type, argv: Sequence[str] | None = None) -> int:
+def run(
+    main: Callable[[Any], Any],
+    spec: type,
+    argv: Sequence[str] | None = None,
+    doc: str | None = None,
+) -> int:
     """Parse flags into ``spec`` (a :class:`dmlp.example.settings.Settings` subclass), call
     ``main(settings)`` and turn errors into one clear line; returns the process exit code.
 
-    The parser's description is the module docstring of ``main``. Bad flags exit 2 with usage and
-    one line; expected problems (:class:`UsageError`) exit 2, unexpected ones exit 1 with a
-    one-line message (the full traceback with ``--verbose``).
+    The parser's description is ``doc``, by default the module docstring of ``main``. Bad flags
+    exit 2 with usage and one line; expected problems (:class:`UsageError`) exit 2, unexpected
+    ones exit 1 with a one-line message (the full traceback with ``--verbose``).
     """
-    parse = spec.parser(sys.modules[main.__module__].__doc__)
+    parse = spec.parser(doc if doc is not None else sys.modules[main.__module__].__doc__)
     args = parse.parse_args(argv)
     try:
         settings = spec(**vars(args))
@@ -173,7 +178,10 @@ def print_table(
 
 
 def save_plot(draw: Callable[[Any], None], path: str | os.PathLike, title: str = "") -> Path:
-    """Draw on a fresh matplotlib figure with the Agg backend and save it as PNG at ``path``."""
+    """Draw on a fresh matplotlib figure with the Agg backend and save it as PNG at ``path``.
+
+    The example names the picture to its reader at the end, in :func:`dmlp.example.report.finish`.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -190,4 +198,4 @@ def save_plot(draw: Callable[[Any], None], path: str | os.PathLike, title: str =
         fig.savefig(path, dpi=100)
     finally:
         plt.close(fig)
-    return report.picture(path)
+    return path

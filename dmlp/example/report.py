@@ -1,8 +1,9 @@
 """What an example tells its reader at the end (introduced in chapter 2, used by every chapter).
 
-Every example ends the same way: a "Claim:" line whose figures come from values ``main``
-returns, the paths of the pictures it drew, and the book section it illustrates. This module
-prints those lines and remembers them, so that ``make tour`` can gather them into one page: a
+Every example ends the same way, in one order that :func:`finish` writes: after its table, a
+"Claim:" line whose figures come from values ``main`` returns, the paths of the pictures it drew,
+the book section it illustrates, and what it wrote. This module prints those lines and remembers
+them, so that ``make tour`` can gather them into one page: a
 command run with ``DMLP_SUMMARY=<file.json>`` in its environment writes them there when it ends
 (see :func:`dmlp.example.cli.run`).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,28 @@ def section(number: str) -> str:
     _SECTIONS.append(number)
     print(line, flush=True)
     return line
+
+
+def finish(
+    number: str,
+    claim_text: str | None = None,
+    held: bool = False,
+    pictures: Iterable[str | os.PathLike] = (),
+    wrote: str | None = None,
+    **figures: Any,
+) -> Claim | None:
+    """An example's closing lines, once its table is printed: the claim (when there is one to
+    make), a line per picture, the book section ``number``, and ``Wrote: <wrote>``.
+
+    Returns the :class:`Claim` (``None`` without ``claim_text``) for ``main`` to return.
+    """
+    made = claim(claim_text, held, **figures) if claim_text is not None else None
+    for path in pictures:
+        picture(path)
+    section(number)
+    if wrote is not None:
+        print(f"Wrote: {wrote}", flush=True)
+    return made
 
 
 def write_summary(exit_code: int) -> None:

@@ -161,13 +161,15 @@ class Settings:
             if isinstance(shown, tuple):
                 shown = ",".join(map(str, shown))
             suffix = "" if shown is None else f" (default: {shown})"
+            choices = meta.get("choices")
+            listed = typing.get_origin(kind) is tuple  # choices hold for each item: __post_init__
             p.add_argument(
                 flag_name(field, meta),
                 dest=field.name,
                 type=_converter(kind),
-                choices=meta.get("choices"),
+                choices=None if listed else choices,
                 default=field.default,
-                metavar=None if meta.get("choices") else field.name.upper(),
+                metavar="{" + ",".join(map(str, choices)) + "}" if choices else field.name.upper(),
                 help=f"{text}{suffix}",
             )
         return p

@@ -1,25 +1,41 @@
 """Manifests written from the Python that defines them, committed, and checked for drift.
 
 Introduced in chapter 5 (its Argo Workflows are Hera definitions), used again in chapter 8 (its
-workflows and TFJob). A chapter lists ``file name -> (defining module, YAML text)``; :func:`sync`
-compares each committed file with what the code generates now, and rewrites the stale ones when
-asked::
+workflows and TFJob) and by the project. A chapter's ``manifests`` module only declares what it
+generates: ``file name -> File(defining module, definition)``, where a definition is a Hera
+``Workflow`` (written with ``to_yaml()``) or a plain dict such as a TFJob (``yaml.safe_dump``).
+:class:`Generator` does the rest, for every chapter alike::
 
-    files = {"coinflip.yaml": (basics.__name__, basics.COINFLIP.to_yaml())}
-    stale = generated.sync(ROOT / "manifests" / "ch08", files, "chapters.ch08_basics.manifests",
-                           write=flags.write)
+    def files() -> dict[str, generated.File]:
+        return {"coinflip.yaml": generated.File(basics.__name__, basics.COINFLIP)}
 
-Without ``write`` a stale file is a :class:`UsageError` naming the command that fixes it (a test
-calls it, so CI fails when a definition changes and its YAML is not regenerated).
+    GENERATOR = generated.Generator(
+        "chapters.ch08_basics.manifests", generated.MANIFESTS / "ch08", files
+    )
+    if __name__ == "__main__":
+        raise SystemExit(GENERATOR.run(__doc__))
+
+Each file opens with a :func:`header` naming its defining module and the command that rewrites it.
+``python -m <that command>`` only checks the committed files and fails (a :class:`UsageError`
+naming the command) when one differs from what the code generates now; ``--write`` rewrites the
+stale ones. A test runs the check for every chapter, so CI fails when a definition changes and its
+YAML is not regenerated.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import yaml
+
+from dmlp.example import cli
 from dmlp.example.errors import UsageError
 from dmlp.example.settings import Settings, option
+
+MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"  # the repository's, per chapter
 
 
 @dataclass(frozen=True)
@@ -39,34 +55,74 @@ def header(module: str, command: str, source: str = "Hera definition") -> str:
     )
 
 
-def sync(
-    directory: Path,
-    files: dict[str, tuple[str, ...]],
-    command: str,
-    write: bool = False,
-) -> list[str]:
-    """Check (or, with ``write``, rewrite) every generated file; returns the names that differed.
+@dataclass(frozen=True)
+class File:
+    """One generated file: the module that defines its object, and the object.
 
-    ``files`` maps a file name in ``directory`` to ``(defining module, body)``, or ``(module,
-    body, source)`` where ``source`` names what to edit when it is not a Hera definition; each
-    file is the :func:`header` plus the body. ``command`` is the module that regenerates them.
+    ``definition`` is a Hera ``Workflow`` or a plain dict (a Kubernetes object); ``note`` is
+    comment lines written between the header and the YAML (each ending in a newline).
     """
-    stale = []
-    for name, (module, body, *source) in files.items():
-        path = directory / name
-        text = header(module, command, *source) + body
-        if not path.exists() or path.read_text() != text:
-            stale.append(name)
-            if write:
-                path.write_text(text)
-    shown = directory.relative_to(directory.parents[1]) if len(directory.parents) > 1 else directory
-    for name in stale:
-        print(f"{'wrote' if write else 'out of date'}: {shown}/{name}")
-    if stale and not write:
-        raise UsageError(
-            f"{len(stale)} manifest(s) differ from their Python definitions; "
-            f"run: python -m {command} --write"
-        )
-    done = "written" if write else "stale"
-    print(f"{len(files)} generated manifests checked, {len(stale)} {done}")
-    return stale
+
+    module: str
+    definition: Any
+    note: str = ""
+
+    @property
+    def hera(self) -> bool:
+        """Whether the definition is a Hera workflow (so Hera must read the YAML back whole)."""
+        return hasattr(self.definition, "to_yaml")
+
+    def body(self) -> str:
+        """The YAML of the definition, without header or note."""
+        if self.hera:
+            return self.definition.to_yaml()
+        return yaml.safe_dump(self.definition, sort_keys=False)
+
+    def text(self, command: str) -> str:
+        """The whole file: :func:`header`, note, YAML."""
+        source = "Hera definition" if self.hera else "Python definition"
+        return header(self.module, command, source) + self.note + self.body()
+
+
+@dataclass(frozen=True)
+class Generator:
+    """The generated files of one chapter: the module that writes them (``python -m command``),
+    the folder they go in, and the function that declares them (called only when needed, so
+    importing a chapter's ``manifests`` module stays cheap)."""
+
+    command: str
+    directory: Path
+    files: Callable[[], dict[str, File]]
+
+    def sync(self, write: bool = False) -> list[str]:
+        """Check (or, with ``write``, rewrite) every file; returns the names that differed."""
+        files = self.files()
+        stale = []
+        for name, file in files.items():
+            path = self.directory / name
+            text = file.text(self.command)
+            if not path.exists() or path.read_text() != text:
+                stale.append(name)
+                if write:
+                    path.write_text(text)
+        parents = self.directory.parents
+        shown = self.directory.relative_to(parents[1]) if len(parents) > 1 else self.directory
+        for name in stale:
+            print(f"{'wrote' if write else 'out of date'}: {shown}/{name}")
+        if stale and not write:
+            raise UsageError(
+                f"{len(stale)} manifest(s) differ from their Python definitions; "
+                f"run: python -m {self.command} --write"
+            )
+        done = "written" if write else "stale"
+        print(f"{len(files)} generated manifests checked, {len(stale)} {done}")
+        return stale
+
+    def main(self, flags: Flags) -> list[str]:
+        """The command: check (or with ``--write`` rewrite) the files."""
+        return self.sync(flags.write)
+
+    def run(self, doc: str | None = None, argv: Sequence[str] | None = None) -> int:
+        """Parse the flags and run :meth:`main`; ``doc`` (the chapter module's docstring) is the
+        ``--help`` text. Returns the exit code."""
+        return cli.run(self.main, Flags, argv, doc)

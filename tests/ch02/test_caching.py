@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from chapters.ch02_data_ingestion import caching
+from chapters.ch02_data_ingestion.caching_report import Epoch, Result
 from dmlp.example.errors import UsageError
 from tests.conftest import run_module
 
@@ -37,8 +38,23 @@ def test_cached_pipelines_preprocess_once(result):
 
 def test_every_pipeline_and_epoch_gives_identical_values(result):
     assert result.distinct_digests == 1
-    assert result.holds is True
+    # held: nothing preprocessed again (above), one digest, and faster, measured on this run
+    assert result.holds is all(result.speedup(m) > 1 for m in result.cached)
     assert len(result.modes) == 4 and all(len(e) == 3 for e in result.modes.values())
+
+
+def made(cached_seconds: float, cached_preprocessed: int = 0, digest: str = "d") -> Result:
+    """A result as a run would record it: 100 examples, 2 epochs, no cache vs a memory cache."""
+    none = [Epoch(1.0, 100, "d"), Epoch(1.0, 100, "d")]
+    memory = [Epoch(1.2, 100, "d"), Epoch(cached_seconds, cached_preprocessed, digest)]
+    return Result(100, "synthetic", "", False, {"none": none, "memory": memory})
+
+
+def test_the_claim_holds_only_when_the_cache_is_faster_skips_work_and_keeps_values():
+    assert made(0.3).holds is True and made(0.3).speedup("memory") == pytest.approx(1 / 0.3)
+    assert made(1.25).holds is False  # a 0.8x "speed-up" is no speed-up
+    assert made(0.3, cached_preprocessed=100).holds is False  # preprocessed again
+    assert made(0.3, digest="other").holds is False  # different values
 
 
 def test_different_values_give_a_different_digest(tmp_path):

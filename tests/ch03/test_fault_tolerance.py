@@ -119,4 +119,9 @@ def test_a_job_out_of_restarts_fails_with_one_line(tmp_path):
 def test_the_printed_claim_is_the_returned_one_and_held(result, ps_result):
     for outcome in (result, ps_result):
         assert outcome.claim.held, outcome.claim.text
-    assert result.claim.figures["resumed_at"] == result.collective.resumed_at
+    c = result.collective
+    # Where the restart began, against the epochs the killed attempt had finished (its own lines).
+    assert result.claim.figures["resumed_at"] == len(c.attempts[0].epochs)
+    assert KILL_AT <= result.claim.figures["resumed_at"] < NUM_EPOCHS
+    # The final loss, against a separate job that was never interrupted.
+    assert result.claim.figures["final_loss"] == c.uninterrupted_losses[-1]

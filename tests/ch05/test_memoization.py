@@ -14,7 +14,15 @@ def test_same_inputs_hit_the_cache_changed_or_expired_ones_miss(out_dir):
     assert ingest == ["miss", "hit", "miss", "miss"]
     assert result.claim.held and result.seconds_saved > 0
     first, second = result.runs[0], result.runs[1]
-    assert second["accuracy"] == first["accuracy"]  # the cached outputs fed the next step
+    # the hit did not run the step: the next step read the very file the first run wrote,
+    # untouched; a changed seed wrote another one
+    assert second["data"] == first["data"]
+    assert second["data_written_ns"] == first["data_written_ns"]
+    assert result.runs[2]["data"] != first["data"]
+    expired = result.runs[3]  # same key, entry too old: the step ran and rewrote the file
+    assert (
+        expired["data"] == first["data"] and expired["data_written_ns"] > first["data_written_ns"]
+    )
     entries = json.loads(open(result.cache_file).read())
     assert len(entries) == 2  # two keys: the original inputs and the changed seed
     assert all(key.startswith("ingest-") for key in entries)

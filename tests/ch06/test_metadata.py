@@ -98,6 +98,10 @@ def test_once_mode_fails_then_resumes(tmp_path):
     statuses = [s["status"] for s in result.runs[0]["steps"]]
     assert statuses == ["REUSED", "FINISHED", "FINISHED", "FINISHED"]
     assert result.served is not None
+    # the claim reads the store, not the absence of an exception
+    assert result.claim.held and result.claim.figures["recorded"] == dict(
+        zip(md.STEPS, statuses, strict=True)
+    )
 
 
 def test_settings_reject_a_failure_after_the_last_step():

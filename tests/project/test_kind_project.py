@@ -23,15 +23,16 @@ from tests.kind.test_kind import (  # noqa: F401  (api is a fixture)
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(int(TIMEOUT) + 180)]
 # The project's --quick sizes; `make smoke` passes the same (scripts/lib.sh).
 QUICK = {name: str(value) for name, value in config.SIZES["quick"].items()}
+DIRECTORY = manifests.GENERATOR.directory  # manifests/project
 
 
 def test_the_project_workflow_trains_selects_and_serves_on_kind(api):  # noqa: F811
     if not has_kserve():
         pytest.skip("KServe is not installed in the cluster")
     deadline = Deadline()
-    kubectl("apply", "-f", str(manifests.PATH.parent / "rbac.yaml"), deadline=deadline)
+    kubectl("apply", "-f", str(DIRECTORY / "rbac.yaml"), deadline=deadline)
     custom, core = api.CustomObjectsApi(), api.CoreV1Api()
-    body = submit.prepare(load(manifests.PATH), QUICK, generate_name=True)
+    body = submit.prepare(load(DIRECTORY / "workflow.yaml"), QUICK, generate_name=True)
     submitted = submit.submit(custom, body, NAMESPACE)
     try:
         done = submit.follow(custom, NAMESPACE, submitted, deadline.left(), poll=5)

@@ -76,3 +76,23 @@ def test_a_changed_default_keeps_the_base_help_and_rules():
     text = Smaller.parser().format_help()
     assert "workers (default: 2)" in text
     assert "--num-workers" in Smaller(num_workers=3).argv()
+
+
+@dataclass(frozen=True)
+class Chosen(Example):
+    modes: tuple[str, ...] = option(("a", "b"), "modes to run", choices=("a", "b", "c"))
+    mode: str = option("a", "one mode", choices=("a", "b", "c"))
+
+
+def test_a_list_with_choices_accepts_each_allowed_item_and_names_the_wrong_one(capsys):
+    s = Chosen.from_argv(["--modes", "c,a", "--mode", "b"])
+    assert (s.modes, s.mode) == (("c", "a"), "b")
+    assert Chosen.from_argv(s.argv()) == s  # what a launcher passes on parses again
+    for argv, needle in [
+        (["--modes", "a,z"], "--modes must be one of a, b, c, got 'z'"),
+        (["--mode", "z"], "argument --mode: invalid choice: 'z'"),
+    ]:
+        with pytest.raises(SystemExit):
+            Chosen.from_argv(argv)
+        assert needle in capsys.readouterr().err
+    assert "--modes {a,b,c}" in Chosen.parser().format_help()

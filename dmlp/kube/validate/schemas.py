@@ -1,0 +1,174 @@
+"""Stage 2, schemas: every field of every object is one the cluster's API accepts.
+
+Core kinds go through ``kubernetes-validate --strict`` (Kubernetes :data:`KUBERNETES_VERSION`). A
+custom resource is checked with ``jsonschema`` against the OpenAPI v3 schema of its CRD at the
+pinned operator release, vendored in ``manifests/schemas/`` (``scripts/refresh-schemas.py``). The
+schema is made strict as the API server is: ``required``, ``enum``, int-or-string, ``nullable``,
+``x-kubernetes-preserve-unknown-fields``; any other unknown field is an error (the API server
+would prune it silently). A new kind needs only a schema file there.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from dmlp.kube.validate.objects import format_path
+
+KUBERNETES_VERSION = "1.36.0"
+SCHEMAS = Path(__file__).resolve().parents[3] / "manifests" / "schemas"
+
+# metadata is left open in every CRD schema (the API server checks it as ObjectMeta).
+METADATA_SCHEMA = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "namespace": {"type": "string"},
+        "generateName": {"type": "string"},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+        "finalizers": {"type": "array", "items": {"type": "string"}},
+        "ownerReferences": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+def to_json_schema(node: dict, spine: bool = True) -> dict:
+    """An OpenAPI v3 (structural) CRD schema as a strict JSON Schema.
+
+    ``spine`` is False inside allOf/anyOf/oneOf/not, whose branches only add value checks: a field
+    list there must not forbid the fields the spine declares.
+    """
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("properties", "patternProperties"):
+            out[key] = {name: to_json_schema(sub, spine) for name, sub in value.items()}
+        elif key in ("items", "not", "additionalProperties") and isinstance(value, dict):
+            out[key] = to_json_schema(value, spine and key != "not")
+        elif key in ("allOf", "anyOf", "oneOf"):
+            out[key] = [to_json_schema(sub, False) for sub in value]
+        elif key.startswith("x-kubernetes-") or key in ("nullable", "format", "default"):
+            continue  # handled below, or annotations the validator must not misread
+        else:
+            out[key] = value
+    if node.get("x-kubernetes-int-or-string"):
+        out.pop("type", None)
+        out.setdefault("anyOf", [{"type": "integer"}, {"type": "string"}])
+    if node.get("nullable"):
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
+    preserve = node.get("x-kubernetes-preserve-unknown-fields")
+    if spine and "properties" in node and "additionalProperties" not in node and not preserve:
+        out["additionalProperties"] = False
+    return out
+
+
+@dataclass(frozen=True)
+class Schema:
+    api_version: str
+    kind: str
+    scope: str
+    source: str  # "owner/repo@tag:path"
+    validator: Any
+
+
+@cache
+def load_schemas(directory: Path = SCHEMAS) -> dict[tuple[str, str], Schema]:
+    """Every vendored CRD schema, by (apiVersion, kind)."""
+    from jsonschema import Draft7Validator
+
+    schemas = {}
+    for path in sorted(Path(directory).glob("*.json")):
+        doc = json.loads(path.read_text())
+        schema = to_json_schema(doc["schema"])
+        schema.setdefault("properties", {})["metadata"] = METADATA_SCHEMA
+        schema.setdefault("required", [])
+        for key in ("apiVersion", "kind", "metadata", "spec"):
+            if key in schema["properties"] and key not in schema["required"]:
+                schema["required"].append(key)
+        src = doc["source"]
+        schemas[(doc["apiVersion"], doc["kind"])] = Schema(
+            doc["apiVersion"],
+            doc["kind"],
+            doc["scope"],
+            f"{src['repo']}@{src['tag']}:{src['path']}",
+            Draft7Validator(schema),
+        )
+    return schemas
+
+
+def unknown_fields(err) -> list[str]:
+    if err.validator != "additionalProperties" or err.validator_value is not False:
+        return []
+    return sorted(set(err.instance) - set(err.schema.get("properties", {})))
+
+
+def describe(err, extra: str | None = None) -> tuple[str, str]:
+    """A jsonschema error as (field path, message), naming the field itself where possible."""
+    path = list(err.absolute_path)
+    extra = extra or next(iter(unknown_fields(err)), None)
+    if extra is not None:
+        known = set(err.schema.get("properties", {}))
+        close = difflib.get_close_matches(extra, sorted(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return format_path([*path, extra]), f"unknown field {extra!r}{hint}"
+    if err.validator == "required":
+        missing = re.match(r"'([^']+)'", err.message)
+        return format_path(
+            [*path, missing.group(1) if missing else "?"]
+        ), "required field is missing"
+    return format_path(path), err.message
+
+
+def schema_errors(schema: Schema, doc: dict) -> list[tuple[str, str]]:
+    found = []
+    for err in schema.validator.iter_errors(doc):
+        found += [describe(err, extra) for extra in unknown_fields(err)] or [describe(err)]
+    return sorted(set(found))
+
+
+def shape(doc: Any) -> list[tuple[str, str]]:
+    """What makes ``doc`` no Kubernetes object at all (not a mapping, no kind, no name)."""
+    if not isinstance(doc, dict):
+        return [("", f"a manifest must be a mapping, got {type(doc).__name__}")]
+    missing = [k for k in ("apiVersion", "kind", "metadata") if k not in doc]
+    if missing:
+        return [("", f"missing {', '.join(missing)}")]
+    if not isinstance(doc["metadata"], dict) or not doc["metadata"].get("name"):
+        return [("metadata.name", "required field is missing")]
+    return []
+
+
+def check(doc: dict, version: str, schemas: dict) -> list[tuple[str, str]]:
+    """``(field path, message)`` for every field of ``doc`` (a :func:`shape`-valid object) that
+    its schema refuses: the vendored CRD schema, else Kubernetes ``version``'s own."""
+    key = (doc["apiVersion"], doc["kind"])
+    if key in schemas:
+        return schema_errors(schemas[key], doc)
+    same_kind = sorted(api for api, kind in schemas if kind == doc["kind"])
+    if same_kind:
+        return [("apiVersion", f"{doc['kind']} is served as {', '.join(same_kind)} here")]
+    import kubernetes_validate
+
+    try:
+        kubernetes_validate.validate(doc, version, strict=True)
+    except kubernetes_validate.ValidationError as err:
+        return [describe(err)]
+    except kubernetes_validate.SchemaNotFoundError:
+        return [
+            (
+                "",
+                f"no schema for {key[0]} {key[1]}: vendor its CRD schema in manifests/schemas "
+                "(scripts/refresh-schemas.py)",
+            )
+        ]
+    return []

@@ -1,0 +1,52 @@
+"""Stage 3: the webhook rules. What the TFJob admission webhook refuses although the CRD schema
+allows it is reported with its path."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dmlp.kube.validate.samples import TFJOB, assert_rejected, edit
+
+REFUSED = {
+    "tfjob-container-not-named-tensorflow": (
+        edit(TFJOB, "name: tensorflow", "name: trainer"),
+        "TFJob dmlp/job",
+        "spec.tfReplicaSpecs.Worker.template.spec.containers",
+        "needs a container named 'tensorflow'",
+    ),
+    "tfjob-replica-type": (
+        edit(TFJOB, "    Worker:", "    Workers:"),
+        "TFJob dmlp/job",
+        "spec.tfReplicaSpecs.Workers",
+        "unknown replica type 'Workers' (did you mean 'Worker'?)",
+    ),
+    "tfjob-two-chiefs": (
+        edit(TFJOB, "    Worker:", "    Chief:" + TFJOB.split("    Worker:")[1] + "    Master:"),
+        "TFJob dmlp/job",
+        "spec.tfReplicaSpecs",
+        "at most one Chief or Master",
+    ),
+    "tfjob-restart-policy": (
+        edit(TFJOB, "restartPolicy: OnFailure", "restartPolicy: Sometimes"),
+        "TFJob dmlp/job",
+        "spec.tfReplicaSpecs.Worker.restartPolicy",
+        "'Sometimes' is not one of",
+    ),
+    "tfjob-clean-pod-policy": (
+        edit(TFJOB, "cleanPodPolicy: None", "cleanPodPolicy: Never"),
+        "TFJob dmlp/job",
+        "spec.runPolicy.cleanPodPolicy",
+        "'Never' is not one of",
+    ),
+    "tfjob-name-not-dns-1035": (
+        edit(TFJOB, "name: job,", "name: 3job,"),
+        "TFJob dmlp/3job",
+        "metadata.name",
+        "DNS-1035",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_what_the_tfjob_webhook_refuses_is_reported_with_its_path(tmp_path, case):
+    assert_rejected(tmp_path, case, REFUSED[case])

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 
 from chapters.ch03_distributed_training import elasticity_report as reporting
-from chapters.ch03_distributed_training.parameter_server import serve
+from chapters.ch03_distributed_training.parameter_server import ps_strategy, serve
 from chapters.common import distributed as dist
 from chapters.common.data import load_fashion_mnist, normalize
 from chapters.common.models import build_model
@@ -40,11 +40,8 @@ MODULE = "chapters.ch03_distributed_training.elasticity"
 def coordinator(settings: Settings, task: dist.Task) -> dict:
     """Parameter server: schedule rounds of steps on whichever workers are there."""
     tf = import_tf(settings.verbose, settings.seed)
-    task_type, task_index, cluster = task
-    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
-        tf.train.ClusterSpec(cluster), task_type=task_type, task_id=task_index, rpc_layer="grpc"
-    )
-    strategy = tf.distribute.experimental.ParameterServerStrategy(resolver)
+    strategy = ps_strategy(tf, task)  # the cluster TF_CONFIG names, fixed from here on
+    num_workers = len(task[2]["worker"])  # any of them may leave and come back
     coord = tf.distribute.experimental.coordinator.ClusterCoordinator(strategy)
     split = load_fashion_mnist(
         "train", settings.dataset, settings.data_dir, settings.num_examples, settings.seed
@@ -85,7 +82,7 @@ def coordinator(settings: Settings, task: dist.Task) -> dict:
         steps = [coord.schedule(step, args=(iterator,)) for _ in range(settings.steps_per_epoch)]
         coord.join()  # every scheduled step has run, on some worker
         done = [step.fetch() for step in steps]
-        by_worker = [sum(int(w) == i for _, w in done) for i in range(len(cluster["worker"]))]
+        by_worker = [sum(int(w) == i for _, w in done) for i in range(num_workers)]
         loss = sum(float(loss) for loss, _ in done) / len(done)
         rounds.append({"start": start, "end": time.time(), "by_worker": by_worker, "loss": loss})
         print(f"ROUND {len(rounds) - 1}: steps by worker {by_worker}, loss {loss:.3f}", flush=True)

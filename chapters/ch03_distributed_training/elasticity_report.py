@@ -76,10 +76,8 @@ def run_ps(settings: Settings, module: str, log) -> PsRun:
         if number == settings.leave_at_round:
             cluster.kill(victim)  # SIGKILL: a lost node
             events["left"] = time.time()
-            log(
-                f"SIGKILL {victim} after round {number}: it leaves the job (the coordinator's "
-                "UnavailableError for it is the intended effect)"
-            )
+            log(f"SIGKILL {victim} after round {number}: it leaves (the coordinator's "
+                "UnavailableError for it is the intended effect)")  # fmt: skip
         if number == settings.return_at_round:
             events["restarted"] = time.time()
             cluster.start_task(victim)  # the same task and address, as a restarted pod
@@ -128,16 +126,9 @@ def measure_ps(settings: Settings, chief: dict, events: dict[str, float]) -> PsR
         seconds = end - start
         speed = sum(by_worker) * settings.batch_size / seconds if seconds > 0 else 0.0
         phases.append(Phase(name, workers, start, end, by_worker, speed))
-    return PsRun(
-        phases=phases,
-        victim=victim,
-        left_at=left,
-        restarted_at=restarted,
-        rounds=rounds,
-        steps_scheduled=chief["steps_scheduled"],
-        optimizer_steps=chief["optimizer_steps"],
-        longest_pause=max(b["end"] - a["end"] for a, b in zip(rounds, rounds[1:], strict=False)),
-    )
+    pause = max(b["end"] - a["end"] for a, b in zip(rounds, rounds[1:], strict=False))
+    return PsRun(phases, victim, left, restarted, rounds, chief["steps_scheduled"],
+                 chief["optimizer_steps"], pause)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- all-reduce
@@ -247,13 +238,8 @@ def ps_held(ps: PsRun) -> bool:
     every_step = done == ps.steps_scheduled <= ps.optimizer_steps
     gone = away.steps_by_worker[ps.victim] == 0 < away.steps
     never_stopped = ps.longest_pause < (away.end - away.start) / 2
-    return (
-        every_step
-        and gone
-        and never_stopped
-        and before.steps_by_worker[ps.victim] > 0
-        and (ps.rejoined_steps > 0)
-    )
+    worked = before.steps_by_worker[ps.victim] > 0 and ps.rejoined_steps > 0
+    return every_step and gone and never_stopped and worked
 
 
 def all_reduce_held(settings: Settings, runs: list[Run]) -> bool:
@@ -282,7 +268,7 @@ def summarise_ps(ps: PsRun) -> tuple[str, dict]:
         f"parameter server: {' -> '.join(str(p.workers) for p in ps.phases)} workers at "
         f"{' / '.join(f'{p.examples_per_s:,.0f}' for p in ps.phases)} examples/s; training never "
         f"stopped ({away.steps} steps in the {away.end - away.start:.1f} s {victim} was away, "
-        f"a round at least every {ps.longest_pause:.1f} s, all {ps.steps_scheduled} steps done) "
+        f"at most {ps.longest_pause:.1f} s between rounds, all {ps.steps_scheduled} steps done) "
         f"and {victim} ran {ps.rejoined_steps} steps after it rejoined"
     )
     figures = {
@@ -386,6 +372,11 @@ def plot_all_reduce(settings: Settings, runs: list[Run]) -> Path:
             middle = (t["start"] + t["end"]) / 2
             ax.annotate(f"{r.workers} workers: {r.examples_per_s:,.0f} examples/s",
                         (middle, 0.4), ha="center", color="tab:orange")  # fmt: skip
+        stopped, resumed = runs[0].times["end"], runs[1].times["training"]
+        ax.annotate("stopped", (stopped, runs[0].workers), xytext=(4, -14),
+                    textcoords="offset points", color="red")  # fmt: skip
+        ax.annotate(f"resumed at epoch {runs[1].first_epoch}", (resumed, runs[1].workers),
+                    xytext=(0, -14), textcoords="offset points", color="green")  # fmt: skip
         _workers_axis(ax, max(r.workers for r in runs))
         ax.set_xlabel("seconds (dotted: processes starting; | = an epoch finished)")
 

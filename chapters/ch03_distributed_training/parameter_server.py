@@ -32,21 +32,27 @@ from dmlp.launch.tfcluster import LocalCluster, cluster_spec
 MODULE = "chapters.ch03_distributed_training.parameter_server"
 
 
-def coordinator(settings: Settings, task: dist.Task) -> dict:
-    """The chief: variables on the ps tasks, steps sent to the workers by the coordinator."""
-    tf = import_tf(settings.verbose, settings.seed)
+def ps_strategy(tf, task: dist.Task, variable_partitioner=None):
+    """The coordinator's ParameterServerStrategy over the cluster its ``TF_CONFIG`` names."""
     task_type, task_index, cluster = task
     resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
         tf.train.ClusterSpec(cluster), task_type=task_type, task_id=task_index, rpc_layer="grpc"
     )
+    return tf.distribute.experimental.ParameterServerStrategy(
+        resolver, variable_partitioner=variable_partitioner
+    )
+
+
+def coordinator(settings: Settings, task: dist.Task) -> dict:
+    """The chief: variables on the ps tasks, steps sent to the workers by the coordinator."""
+    tf = import_tf(settings.verbose, settings.seed)
+    task_type, task_index, cluster = task
     # A variable over 128 KiB (the book CNN's 3x3x64x64 conv and 576x64 dense kernels, 144 KiB
     # each) is split into up to one shard per ps task.
     partitioner = tf.distribute.experimental.partitioners.MinSizePartitioner(
         min_shard_bytes=128 << 10, max_shards=len(cluster["ps"])
     )
-    strategy = tf.distribute.experimental.ParameterServerStrategy(
-        resolver, variable_partitioner=partitioner
-    )
+    strategy = ps_strategy(tf, task, partitioner)
     global_batch = settings.batch_size * len(cluster["worker"])
     split = load_fashion_mnist(
         "train", settings.dataset, settings.data_dir, settings.num_examples, settings.seed

@@ -33,7 +33,14 @@ def run_dag(engine, t: dict, record: NodeRecord, scope: dict):
     slots = engine.boundary_slots(t)
     tasks = {task["name"]: task for task in t["dag"]["tasks"]}
     needs = {name: task_needs(task) for name, task in tasks.items()}
-    targets = dag_targets(t["dag"])
+    try:  # the controller reads the template with its inputs substituted (executeDAG)
+        target = expr.substitute(str(t["dag"].get("target") or ""), scope)
+    except (expr.MissingVariable, expr.ExpressionError) as err:
+        return "Error", f"dag.target: {err}", {}
+    targets = dag_targets({**t["dag"], "target": target})
+    unknown = [name for name in targets if name not in tasks]
+    if unknown:  # validateDAGTargets' message, for a target that was a parameter
+        return "Error", f"dag.target: target {unknown[0]!r} is not defined", {}
     wanted = with_ancestors(targets, needs)
     done: dict[str, NodeRecord] = {}
     pending = [name for name in tasks if name in wanted]

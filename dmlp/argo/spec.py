@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,8 @@ class InvalidWorkflow(UnsupportedWorkflow):
 # Off while `make validate` checks a workflow: only what Argo refuses counts there, not what the
 # local runner cannot do.
 _RUNNER = contextvars.ContextVar("runner", default=True)
+# validate.go paramRegex: a dag.target written as one parameter is checked only when it runs
+_PARAMETER = re.compile(r"\{\{[-a-zA-Z0-9]+(\.[-a-zA-Z0-9_]+)*\}\}")
 ARGO_KINDS = (*KINDS, "containerSet", "suspend", "data", "http", "plugin")
 
 
@@ -286,7 +289,7 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
             raise InvalidWorkflow(f"{where}: two tasks are named {task.get('name')!r}")
         tasks[task.get("name")] = task
     for target in dag_targets(t["dag"]):
-        if target not in tasks:
+        if target not in tasks and not _PARAMETER.fullmatch(target):  # validateDAGTargets
             raise InvalidWorkflow(f"{where}: dag.target names unknown task {target!r}")
     if not isinstance(t["dag"].get("failFast", True), bool):
         raise UnsupportedWorkflow(f"{where}: dag.failFast must be true or false")

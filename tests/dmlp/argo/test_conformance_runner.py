@@ -284,6 +284,32 @@ def test_a_workflow_argument_without_a_value_or_reaching_nothing_is_refused():
         run(wf(SAY, entrypoint="say"), arguments={"nope": 1})  # a local guard against typos
 
 
+TARGETS = f"{ARGO} workflow/validate/validate.go validateDAGTargets; dag.go executeDAG"
+
+
+@pytest.mark.parametrize(
+    ("target", "ran"),
+    [
+        pytest.param("c", {"a", "c"}, id=f"a parameter, resolved when the DAG runs: {TARGETS}"),
+        pytest.param("b c", {"a", "b", "c"}, id=f"space-separated targets: {TARGETS}"),
+    ],
+)
+def test_a_dag_target_given_as_a_parameter(target, ran):
+    data = dag(t("a", "ok"), t("b", "ok", "a"), t("c", "ok", "a"), t("d", "ok", "b && c"),
+               target="{{workflow.parameters.target}}")  # fmt: skip
+    data["spec"]["arguments"] = {"parameters": [{"name": "target", "value": "b"}]}
+    result = run(data, arguments={"target": target}).raise_for_status()
+    assert set(phases(result)) == ran  # only the targets and what they depend on
+
+
+def test_a_dag_target_naming_no_task_is_an_error_when_resolved():
+    data = dag(t("a", "ok"), target="{{workflow.parameters.target}}")
+    data["spec"]["arguments"] = {"parameters": [{"name": "target", "value": "nope"}]}
+    result = run(data)  # validateDAGTargets passes a parameter over; its value names no task
+    assert (result.phase, "target 'nope' is not defined" in result.message) == ("Error", True)
+    assert phases(result) == {}  # no task ran
+
+
 # ---------------------------------------------------------------------------- retries
 
 RETRIES = f"{ARGO} workflow/controller/operator.go processNodeRetries"

@@ -147,10 +147,12 @@ def rescore(data: Path, logits: dict[str, str]) -> dict:
 
     labels = np.load(data)["y_test"]
     arrays = {m: np.load(path) for m, path in logits.items()}
-    probabilities = {
-        m: np.exp(a - a.max(1, keepdims=True)) / np.exp(a - a.max(1, keepdims=True)).sum(1)[:, None]
-        for m, a in arrays.items()
-    }
+
+    def softmax(a):  # computed again here, apart from `combine`, as a check on its answer
+        exp = np.exp(a - a.max(1, keepdims=True))
+        return exp / exp.sum(1, keepdims=True)
+
+    probabilities = {m: softmax(a) for m, a in arrays.items()}
 
     def ensemble(members: list[str]) -> float:
         mean = np.mean([probabilities[m] for m in members], axis=0)

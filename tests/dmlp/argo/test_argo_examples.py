@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from dmlp import argo
+from tests.conftest import ROOT
 
 EXAMPLES = Path(__file__).with_name("argo_examples")
 PROJECT_IMAGE = "dmlp:dev"
@@ -177,3 +178,20 @@ def test_what_the_runner_cannot_do_is_refused_in_one_line(name, needles):
         argo.run(example(name), quiet=True)
     message = str(refused.value)
     assert "\n" not in message and all(needle in message for needle in needles), message
+
+
+def test_the_chapter_5_readme_counts_what_this_test_finds():
+    refused, skipped = 0, 0
+    for param in EVERY:
+        data = example(*param.values)
+        try:
+            argo.check(data)
+        except argo.UnsupportedWorkflow:
+            refused += 1
+            continue
+        skipped += ((data.get("metadata") or {}).get("labels") or {}).get(NO_TEST) is not None
+    ran = len(EVERY) - refused - skipped
+    readme = " ".join((ROOT / "chapters" / "ch05_workflows" / "README.md").read_text().split())
+    assert f"({len(EVERY)} in {len(NAMES)} files): {ran} run to Succeeded" in readme
+    assert f"{skipped} that Argo's test skips too" in readme
+    assert f"the other {refused} are refused before their first step" in readme

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextvars
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -98,8 +97,6 @@ class InvalidWorkflow(UnsupportedWorkflow):
 # Off while `make validate` checks a workflow: only what Argo refuses counts there, not what the
 # local runner cannot do.
 _RUNNER = contextvars.ContextVar("runner", default=True)
-# validate.go paramRegex: a dag.target written as one parameter is checked only when it runs
-_PARAMETER = re.compile(r"\{\{[-a-zA-Z0-9]+(\.[-a-zA-Z0-9_]+)*\}\}")
 ARGO_KINDS = (*KINDS, "containerSet", "suspend", "data", "http", "plugin")
 
 
@@ -157,6 +154,10 @@ def check(data: dict, runner: bool = True) -> dict[str, dict]:
 
 def _check(data: dict) -> dict[str, dict]:
     spec = data["spec"]
+    if "workflowTemplateRef" in spec:  # Workflow(): checked against a template not seen here
+        if _RUNNER.get():
+            raise UnsupportedWorkflow("workflow spec: 'workflowTemplateRef' is not supported")
+        return {}
     _unknown(spec, SPEC_FIELDS, SPEC_CLUSTER_ONLY, "workflow spec")
     arguments = spec.get("arguments") or {}
     _unknown(arguments, {"parameters"}, set(), "workflow spec.arguments")
@@ -289,7 +290,7 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
             raise InvalidWorkflow(f"{where}: two tasks are named {task.get('name')!r}")
         tasks[task.get("name")] = task
     for target in dag_targets(t["dag"]):
-        if target not in tasks and not _PARAMETER.fullmatch(target):  # validateDAGTargets
+        if target not in tasks and not variables.PARAMETER.search(target):  # validateDAGTargets
             raise InvalidWorkflow(f"{where}: dag.target names unknown task {target!r}")
     if not isinstance(t["dag"].get("failFast", True), bool):
         raise UnsupportedWorkflow(f"{where}: dag.failFast must be true or false")

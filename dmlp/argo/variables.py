@@ -9,8 +9,9 @@ depends on (``validateSteps``, ``validateDAG``, ``addOutputsToScope``). Any othe
 (``{{item}}`` without a loop, ``{{foo}}``) is left as it is written, by Argo and here.
 
 :func:`problems` gives each tag Argo would refuse, and each tag Argo would fill in but the local
-runner cannot (``{{pod.name}}``, ``{{workflow.uid}}``, a step's ``startedAt``...), and every
-``{{=...}}`` expression tag, which the runner does not evaluate.
+runner cannot (``{{pod.name}}``, ``{{node.name}}``, ``{{lastRetry.*}}``, ``{{workflow.uid}}``,
+a step's ``startedAt``...), and every ``{{=...}}`` expression tag, which the runner does not
+evaluate.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ ARGO_ANYWHERE = (
 )
 NODE_ONLY_ARGO = ("id", "startedAt", "finishedAt", "hostNodeName", "ip")  # steps.X.id, ...
 LEAVES = ("script", "container", "resource")
+LAST_RETRY = tuple(f"lastRetry.{k}" for k in ("exitCode", "status", "duration", "message"))
 # Template.HasOutput: the kinds whose node has outputs.result and exitCode
 WITH_RESULT = ("script", "container", "containerSet", "data", "http", "plugin")
 PARAMETER = re.compile(r"\{\{[-a-zA-Z0-9]+(\.[-a-zA-Z0-9_]+)*\}\}")  # validate.go isParameter
@@ -52,7 +54,9 @@ def problems(data: dict, templates: Mapping[str, dict]) -> Iterator[tuple[bool, 
     spec = data["spec"]
     params = [p["name"] for p in (spec.get("arguments") or {}).get("parameters") or []]
     globals_ = {"workflow.name", "workflow.namespace", "workflow.mainEntrypoint"}
-    globals_ |= {f"workflow.parameters.{p}" for p in params} | {"workflow.parameters"}
+    globals_ |= {f"workflow.parameters.{p}" for p in params}
+    if params:  # Workflow(): the list exists only when there are arguments
+        globals_.add("workflow.parameters")
     globals_ |= _global_outputs(templates.values())
     if spec.get("onExit"):  # Workflow(): an exit handler may read the failures
         globals_.add("workflow.failures")
@@ -65,8 +69,12 @@ def problems(data: dict, templates: Mapping[str, dict]) -> Iterator[tuple[bool, 
             found = _dag(t, templates, scope)
         else:
             found = [(t, scope, {"pod.name"})]  # validateTemplate: a pod's template has it
+        given = {"node.name"} | (set(LAST_RETRY) if "retryStrategy" in t else set())
         for part, local, argo in found:
             for tag in _tags(part):
+                if tag in given:  # executeTemplate fills them in; they have no Argo prefix
+                    yield False, f"{where}: {{{{{tag}}}}}: {_KIND[1]} (Argo gives it at run time)"
+                    continue
                 problem = _judge(tag, local, argo)
                 if problem is not None:
                     yield problem[0], f"{where}: {{{{{tag}}}}}: {problem[1]}"

@@ -116,3 +116,35 @@ def test_what_argo_refuses_the_runner_and_make_validate_refuse(data, needle):
         run(copy.deepcopy(data))
     assert "\n" not in str(refused.value)
     assert argo_workflow_rules(data) == [("spec", str(refused.value))]
+
+
+# ---------------------------------------------------------------------------- variables
+
+RESOLVE = f"{VALIDATE} resolveAllVariables"
+PRINT = "print('{{%s}}')"
+
+
+@pytest.mark.parametrize(
+    ("template", "argo_refuses"),
+    [
+        pytest.param(py("p", PRINT % "node.name"), False,
+                     id=f"node.name: {ARGO} operator.go executeTemplate gives it"),
+        pytest.param(py("p", PRINT % "lastRetry.exitCode", retryStrategy={"limit": 1}), False,
+                     id=f"lastRetry.* with a retryStrategy: {ARGO} operator.go executeTemplate"),
+        pytest.param(py("p", PRINT % "workflow.parameters"), True,
+                     id=f"workflow.parameters without arguments: {VALIDATE} Workflow, {RESOLVE}"),
+    ],
+)  # fmt: skip
+def test_variables_the_runner_would_print_wrong_are_refused(template, argo_refuses):
+    data = steps_of(template, step=t("a", "p"))
+    with pytest.raises(spec.UnsupportedWorkflow) as refused:
+        run(copy.deepcopy(data))
+    assert isinstance(refused.value, spec.InvalidWorkflow) == argo_refuses
+    assert (argo_workflow_rules(data) != []) == argo_refuses
+
+
+def test_last_retry_without_a_retry_strategy_stays_as_written():
+    # No Argo prefix (common.go GlobalVarValidWorkflowVariablePrefix) and no retryStrategy:
+    # nothing fills it in, and SubstituteParams leaves the tag as written.
+    result = run(steps_of(py("p", PRINT % "lastRetry.exitCode"), step=t("a", "p")))
+    assert result.raise_for_status().node("a").outputs["result"] == "{{lastRetry.exitCode}}"

@@ -112,7 +112,7 @@ def run_dag(engine, t: dict, record: NodeRecord, scope: dict):
                 thread.join()
                 del running[name]
                 place(name, outcome[name])
-    record.outbound = [done[name].id for name in sorted(targets) if name in done]
+    record.outbound = [done[name].id for name in targets if name in done]
     target_ids = {name: f"{record.id}.{name}" for name in targets}
     cancelled = engine.cancel.is_set()
     fail_fast = t["dag"].get("failFast", True) is not False

@@ -37,6 +37,7 @@ class Engine:
         echo: bool,
     ):
         self.data = data
+        self.arguments = self.workflow_arguments(arguments)  # a typo is named first
         # Checked as Argo checks it after `argo submit -p`: with the given arguments declared.
         self.templates = spec.check(_declare(data, arguments or {}))
         self.name = spec.workflow_name(data)
@@ -53,7 +54,6 @@ class Engine:
             "workflow.namespace": "local",
             "workflow.mainEntrypoint": wf_spec["entrypoint"],
         }
-        self.arguments = self.workflow_arguments(arguments)
         for name, value in self.arguments.items():
             self.scope[f"workflow.parameters.{name}"] = value
         listed = [{"name": name, "value": value} for name, value in self.arguments.items()]
@@ -70,7 +70,10 @@ class Engine:
         """
         wf_spec = self.data["spec"]
         declared = {p["name"]: p for p in (wf_spec.get("arguments") or {}).get("parameters") or []}
-        entry = self.templates[wf_spec["entrypoint"]]
+        found = [
+            t for t in wf_spec.get("templates") or [] if t.get("name") == wf_spec.get("entrypoint")
+        ]
+        entry = found[0] if found else {}
         inputs = [p["name"] for p in (entry.get("inputs") or {}).get("parameters") or []]
         given = {k: str(v) for k, v in (given or {}).items()}
         unknown = set(given) - set(declared) - set(inputs)
@@ -80,14 +83,10 @@ class Engine:
                 f"{', '.join(declared) or '(none)'}; "
                 f"entrypoint inputs: {', '.join(inputs) or '(none)'}"
             )
-        values = {}
-        for name, param in declared.items():
-            value = given.get(name, param.get("value"))
-            if value is None:  # validateArgumentsValues: a value (or valueFrom) is required
-                raise UsageError(f"workflow argument {name!r} has no value")
-            if param.get("enum") and str(value) not in [str(v) for v in param["enum"]]:
-                raise UsageError(f"workflow argument {name}={value!r}: not one of {param['enum']}")
-            values[name] = str(value)
+        # spec.check refuses a missing value, or one outside its enum (validateArgumentsValues)
+        values = {
+            name: str(given.get(name, param.get("value"))) for name, param in declared.items()
+        }
         return {**values, **{k: v for k, v in given.items() if k not in declared}}
 
     # -------------------------------------------------------------------- top level
@@ -285,11 +284,13 @@ class Engine:
 
 
 def _declare(data: dict, given: dict[str, Any]) -> dict:
-    """``data`` with each of the ``given`` argument names in ``spec.arguments.parameters``."""
-    arguments = data["spec"].get("arguments") or {}
-    declared = [p.get("name") for p in arguments.get("parameters") or []]
-    added = [{"name": k, "value": str(v)} for k, v in given.items() if k not in declared]
-    if not added:
+    """``data`` with the ``given`` arguments in ``spec.arguments.parameters``, each over the one
+    of its name (``overrideParameters`` in ``workflow/util/util.go``)."""
+    if not given:
         return data
-    parameters = [*(arguments.get("parameters") or []), *added]
+    arguments = data["spec"].get("arguments") or {}
+    kept = [p for p in arguments.get("parameters") or [] if p.get("name") not in given]
+    declared = {p.get("name"): p for p in arguments.get("parameters") or []}
+    added = [{**declared.get(k, {}), "name": k, "value": str(v)} for k, v in given.items()]
+    parameters = [*kept, *added]
     return {**data, "spec": {**data["spec"], "arguments": {**arguments, "parameters": parameters}}}

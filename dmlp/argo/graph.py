@@ -15,8 +15,9 @@ phase of a DAG is read from that graph, not from the tasks alone
 A walk from the DAG node carries a *branch phase*: every node that ran (Succeeded, Failed or
 Error) sets it, a skipped or omitted node inherits it. Each target task (by default the tasks no
 other task depends on) gets the phase of its branch, Failed or Error winning once seen; the first
-failed target, in name order, decides the DAG's phase. So a failure that only omits the tasks
-after it still fails the DAG, and one followed by a task that ran does not.
+failed target, in the order ``dag.target`` lists them (else the leaves by name), decides the
+DAG's phase. So a failure that only omits the tasks after it still fails the DAG, and one
+followed by a task that ran does not.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def dag_phase(
 ) -> str:
     """The phase of the DAG node ``boundary`` (``assessDAGPhase``); ``Running`` if not decided.
 
-    ``targets`` maps each target task's name to its node id (tasks without a node are unreached).
+    ``targets`` maps each target task's name to its node id (tasks without a node are unreached),
+    in the DAG's order of targets: the first failed one decides.
     """
     if shutdown:
         return "Failed"
@@ -98,7 +100,7 @@ def dag_phase(
             branch_of[node_id] = branch
         add(node.children, branch)
     result = "Succeeded"
-    for name in sorted(targets):
+    for name in targets:
         branch = branch_of[targets[name]]
         if branch == "":
             result = "Running"

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import contextvars
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from dmlp.argo import expr, pods, retries, variables
-from dmlp.argo.tasks import dag_targets, find_cycle, task_needs
+from dmlp.argo import expr, fields, pods, retries, variables
+from dmlp.argo.tasks import find_cycle, task_needs
 from dmlp.example.errors import UsageError
 
 SPEC_FIELDS = {"entrypoint", "templates", "arguments", "parallelism", "activeDeadlineSeconds"}
@@ -98,8 +97,6 @@ class InvalidWorkflow(UnsupportedWorkflow):
 # Off while `make validate` checks a workflow: only what Argo refuses counts there, not what the
 # local runner cannot do.
 _RUNNER = contextvars.ContextVar("runner", default=True)
-# validate.go paramRegex: a dag.target written as one parameter is checked only when it runs
-_PARAMETER = re.compile(r"\{\{[-a-zA-Z0-9]+(\.[-a-zA-Z0-9_]+)*\}\}")
 ARGO_KINDS = (*KINDS, "containerSet", "suspend", "data", "http", "plugin")
 
 
@@ -157,6 +154,10 @@ def check(data: dict, runner: bool = True) -> dict[str, dict]:
 
 def _check(data: dict) -> dict[str, dict]:
     spec = data["spec"]
+    if "workflowTemplateRef" in spec:  # Workflow(): checked against a template not seen here
+        if _RUNNER.get():
+            raise UnsupportedWorkflow("workflow spec: 'workflowTemplateRef' is not supported")
+        return {}
     _unknown(spec, SPEC_FIELDS, SPEC_CLUSTER_ONLY, "workflow spec")
     arguments = spec.get("arguments") or {}
     _unknown(arguments, {"parameters"}, set(), "workflow spec.arguments")
@@ -171,6 +172,10 @@ def _check(data: dict) -> dict[str, dict]:
         if name in templates:
             raise InvalidWorkflow(f"two templates are named {name!r}")
         templates[name] = template
+    _invalid(fields.names(spec.get("templates"), "template"), "workflow spec")
+    kept = data.get("kind") == "WorkflowTemplate"  # its arguments may come with the Workflow
+    empty = kept and not _RUNNER.get()
+    _invalid(fields.arguments(arguments, "workflow argument", empty), "workflow spec")
     entry = spec.get("entrypoint")
     if not entry:
         raise InvalidWorkflow("workflow spec: no entrypoint")
@@ -184,6 +189,8 @@ def _check(data: dict) -> dict[str, dict]:
         except UnsupportedWorkflow:
             if _RUNNER.get():
                 raise
+    if not kept:  # Workflow(): the entrypoint is checked with the workflow's arguments
+        _invalid(fields.unsupplied(templates[entry], arguments), "workflow spec")
     for argo_refuses, message in variables.problems(data, templates):
         if argo_refuses:
             raise InvalidWorkflow(message)
@@ -196,6 +203,11 @@ def _names(templates: Mapping) -> str:
     return ", ".join(sorted(templates)) or "(none)"
 
 
+def _invalid(message: str | None, where: str) -> None:
+    if message:
+        raise InvalidWorkflow(f"{where}: {message}")
+
+
 def _check_template(t: dict, templates: dict) -> None:
     where = f"template {t['name']!r}"
     kinds = [k for k in ARGO_KINDS if k in t]
@@ -204,6 +216,13 @@ def _check_template(t: dict, templates: dict) -> None:
             f"{where}: needs exactly one template type (found {', '.join(kinds) or 'none'})"
         )
     kind = kinds[0]
+    _invalid(fields.inputs(t), where)
+    if kind in ("steps", "dag") and "activeDeadlineSeconds" in t:  # validateNonLeaf
+        _invalid("activeDeadlineSeconds is only valid for leaf templates", where)
+    if kind not in ("steps", "dag") and "parallelism" in t:  # validateLeaf
+        _invalid("parallelism is only valid for steps and dag templates", where)
+    if str(t.get("activeDeadlineSeconds", 0)).startswith("-"):  # validateLeaf
+        _invalid("activeDeadlineSeconds must be a positive integer", where)
     if kind == "steps":
         seen: set = set()
         for group in t["steps"] or []:
@@ -213,6 +232,8 @@ def _check_template(t: dict, templates: dict) -> None:
                     raise InvalidWorkflow(f"{here}: two steps have this name")
                 seen.add(step.get("name"))
                 _check_call(step, STEP_FIELDS, templates, here)
+        every = [step for group in t["steps"] or [] for step in group or []]
+        _invalid(fields.names(every, "step", steps=True), where)
     elif kind == "dag":
         _check_dag(t, templates, where)
         _unknown(t["dag"], {"tasks", "target", "failFast"}, set(), f"{where} dag")
@@ -261,7 +282,7 @@ def _guard(fn, where: str) -> None:
         raise UnsupportedWorkflow(f"{where}: {err}") from None
 
 
-def _check_call(call: dict, fields: set, templates: dict, where: str) -> None:
+def _check_call(call: dict, known: set, templates: dict, where: str) -> None:
     if not call.get("name"):
         raise InvalidWorkflow(f"{where}: a step or task needs a name")
     for other in ("templateRef", "inline"):
@@ -271,7 +292,9 @@ def _check_call(call: dict, fields: set, templates: dict, where: str) -> None:
         raise InvalidWorkflow(
             f"{where}: unknown template {call.get('template')!r}; known: {_names(templates)}"
         )
-    _unknown(call, fields, set(), where)
+    _invalid(fields.arguments(call.get("arguments"), "argument"), where)
+    _invalid(fields.unsupplied(templates[call["template"]], call.get("arguments")), where)
+    _unknown(call, known, set(), where)
     if "when" in call:
         _guard(lambda: expr.check_when(str(call["when"])), f"{where} when")
     if "withItems" in call and "withParam" in call:  # addItemsToScope
@@ -288,17 +311,26 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
         if task.get("name") in tasks:  # Argo's validateDAG: the names must be unique
             raise InvalidWorkflow(f"{where}: two tasks are named {task.get('name')!r}")
         tasks[task.get("name")] = task
-    for target in dag_targets(t["dag"]):
-        if target not in tasks and not _PARAMETER.fullmatch(target):  # validateDAGTargets
+    if not tasks:
+        _invalid("a DAG must have at least one task", where)
+    _invalid(fields.names(list(tasks.values()), "task"), where)
+    targets = str(t["dag"]["target"]).split(" ") if t["dag"].get("target") else []
+    for target in targets:  # validateDAGTargets: split on each single space
+        if target not in tasks and not variables.PARAMETER.search(target):
             raise InvalidWorkflow(f"{where}: dag.target names unknown task {target!r}")
+    using_depends = any(task.get("depends") for task in tasks.values())
     if not isinstance(t["dag"].get("failFast", True), bool):
         raise UnsupportedWorkflow(f"{where}: dag.failFast must be true or false")
     edges: dict[str, list[str]] = {}
     for name, task in tasks.items():
         here = f"{where}, task {name!r}"
+        if using_depends and task.get("dependencies"):  # validateDAG, for the whole DAG
+            raise InvalidWorkflow(f"{here}: dependencies and depends in one DAG")
+        if using_depends and "continueOn" in task:
+            _invalid("continueOn with depends (use TASK.Failed or TASK.Errored)", here)
+        if (using_depends or task.get("dependencies")) and name[:1].isdigit():
+            _invalid("a task name cannot begin with a digit with depends or dependencies", here)
         _check_call(task, TASK_FIELDS, templates, here)
-        if "dependencies" in task and "depends" in task:
-            raise InvalidWorkflow(f"{here}: dependencies and depends together")
         if "depends" in task:
             try:
                 expr.check_depends(str(task["depends"]))

@@ -9,8 +9,9 @@ depends on (``validateSteps``, ``validateDAG``, ``addOutputsToScope``). Any othe
 (``{{item}}`` without a loop, ``{{foo}}``) is left as it is written, by Argo and here.
 
 :func:`problems` gives each tag Argo would refuse, and each tag Argo would fill in but the local
-runner cannot (``{{pod.name}}``, ``{{workflow.uid}}``, a step's ``startedAt``...), and every
-``{{=...}}`` expression tag, which the runner does not evaluate.
+runner cannot (``{{pod.name}}``, ``{{node.name}}``, ``{{lastRetry.*}}``, ``{{workflow.uid}}``,
+a step's ``startedAt``...), and every ``{{=...}}`` expression tag, which the runner does not
+evaluate.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ ARGO_ANYWHERE = (
 )
 NODE_ONLY_ARGO = ("id", "startedAt", "finishedAt", "hostNodeName", "ip")  # steps.X.id, ...
 LEAVES = ("script", "container", "resource")
+LAST_RETRY = tuple(f"lastRetry.{k}" for k in ("exitCode", "status", "duration", "message"))
+# Template.HasOutput: the kinds whose node has outputs.result and exitCode
+WITH_RESULT = ("script", "container", "containerSet", "data", "http", "plugin")
+PARAMETER = re.compile(r"\{\{[-a-zA-Z0-9]+(\.[-a-zA-Z0-9_]+)*\}\}")  # validate.go isParameter
 _KIND = ("Argo refuses it", "the local runner cannot give it")
 
 
@@ -49,7 +54,12 @@ def problems(data: dict, templates: Mapping[str, dict]) -> Iterator[tuple[bool, 
     spec = data["spec"]
     params = [p["name"] for p in (spec.get("arguments") or {}).get("parameters") or []]
     globals_ = {"workflow.name", "workflow.namespace", "workflow.mainEntrypoint"}
-    globals_ |= {f"workflow.parameters.{p}" for p in params} | {"workflow.parameters"}
+    globals_ |= {f"workflow.parameters.{p}" for p in params}
+    if params:  # Workflow(): the list exists only when there are arguments
+        globals_.add("workflow.parameters")
+    globals_ |= _global_outputs(templates.values())
+    if spec.get("onExit"):  # Workflow(): an exit handler may read the failures
+        globals_.add("workflow.failures")
     for t in templates.values():
         where = f"template {t['name']!r}"
         scope = globals_ | _template_scope(t)
@@ -59,8 +69,12 @@ def problems(data: dict, templates: Mapping[str, dict]) -> Iterator[tuple[bool, 
             found = _dag(t, templates, scope)
         else:
             found = [(t, scope, {"pod.name"})]  # validateTemplate: a pod's template has it
+        given = {"node.name"} | (set(LAST_RETRY) if "retryStrategy" in t else set())
         for part, local, argo in found:
             for tag in _tags(part):
+                if tag in given:  # executeTemplate fills them in; they have no Argo prefix
+                    yield False, f"{where}: {{{{{tag}}}}}: {_KIND[1]} (Argo gives it at run time)"
+                    continue
                 problem = _judge(tag, local, argo)
                 if problem is not None:
                     yield problem[0], f"{where}: {{{{{tag}}}}}: {problem[1]}"
@@ -71,8 +85,8 @@ def _judge(tag: str, local: set, argo: set) -> tuple[bool, str] | None:
         return False, "expression tags are not supported by the local runner"
     if not tag.startswith(expr.ARGO_PREFIXES) or tag in local:
         return None
-    if "item.*" in local and tag.startswith("item."):
-        return None  # withParam: any item.KEY (addItemsToScope)
+    if any(tag.startswith(name[:-1]) for name in local if name.endswith(".*")):
+        return None  # withParam's item.KEY, a globalName that is a parameter: any name
     if tag in argo or tag.startswith(ARGO_ANYWHERE):
         return False, f"{_KIND[1]} (Argo gives it at run time)"
     return True, f"failed to resolve (as Argo's validation says): {_KIND[0]}"
@@ -110,7 +124,7 @@ def _outputs(t: dict | None, prefix: str, name: str, looped: bool) -> tuple[set,
     local: set[str] = set()
     if t is None:
         return local, argo
-    if "script" in t or "container" in t:
+    if any(kind in t for kind in WITH_RESULT):
         local |= {f"{base}.outputs.result", f"{base}.exitCode"}
     outputs = t.get("outputs") or {}
     local |= {f"{base}.outputs.parameters.{p['name']}" for p in outputs.get("parameters") or []}
@@ -120,6 +134,30 @@ def _outputs(t: dict | None, prefix: str, name: str, looped: bool) -> tuple[set,
         if "script" in t:
             local |= {f"{base}.outputs.result", f"{base}.exitCode"}
     return local, argo
+
+
+def _global_outputs(templates) -> set[str]:
+    """``workflow.outputs.*`` names the outputs' ``globalName`` give (``addOutputsToScope``);
+    ``KIND.*`` when a globalName is itself a parameter."""
+    found = set()
+    for t in templates:
+        for kind in ("parameters", "artifacts"):
+            for out in (t.get("outputs") or {}).get(kind) or []:
+                name = out.get("globalName")
+                if name:
+                    parameter = PARAMETER.search(str(name))
+                    found.add(f"workflow.outputs.{kind}.{'*' if parameter else name}")
+    return found
+
+
+def _called(templates: Mapping[str, dict], call: dict) -> dict | None:
+    """The template a step or task calls, ``None`` for a ``templateRef`` or ``inline`` one."""
+    return templates.get(call.get("template"))
+
+
+def _exit_hook(call: dict) -> bool:
+    """``HasExitHook``: an ``onExit`` or an ``exit`` hook."""
+    return bool(call.get("onExit") or "exit" in (call.get("hooks") or {}))
 
 
 def _items(call: dict) -> set[str]:
@@ -139,10 +177,11 @@ def _steps(t: dict, templates: Mapping, scope: set) -> list[tuple[dict, set, set
     for group in t["steps"] or []:
         for step in group or []:
             local.add(f"steps.{step['name']}.status")
-            out.append((step, local | _items(step), argo))
             more, argo_more = _outputs(
-                templates.get(step["template"]), "steps", step["name"], _looped(step)
+                templates.get(step.get("template")), "steps", step["name"], _looped(step)
             )
+            own = more if _exit_hook(step) else set()  # validateSteps: its exit hook reads them
+            out.append((step, local | own | _items(step), argo))
             local, argo = local | more, argo | argo_more
     return out
 
@@ -151,14 +190,16 @@ def _dag(t: dict, templates: Mapping, scope: set) -> list[tuple[dict, set, set]]
     tasks = {task["name"]: task for task in t["dag"].get("tasks") or []}
     local, argo = set(scope), set()
     for name, task in tasks.items():  # validateDAG: every task's outputs, whatever the order
-        more, argo_more = _outputs(templates.get(task["template"]), "tasks", name, _looped(task))
+        more, argo_more = _outputs(_called(templates, task), "tasks", name, _looped(task))
         local, argo = local | more, argo | argo_more
+        if task.get("hooks"):
+            local.add(f"tasks.{name}.status")
     out = []
     for name, task in tasks.items():
         here = local | _items(task)
         for ancestor in _ancestors(name, tasks):
             found = tasks[ancestor]
-            more, _ = _outputs(templates.get(found["template"]), "tasks", ancestor, _looped(found))
+            more, _ = _outputs(_called(templates, found), "tasks", ancestor, _looped(found))
             here |= more | {f"tasks.{ancestor}.status"}
         out.append((task, here, argo))
     return out

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from dmlp.argo import expr, pods, retries, variables
-from dmlp.argo.tasks import dag_targets, find_cycle, task_needs
+from dmlp.argo.tasks import dag_targets, find_cycle, looped, task_needs
 from dmlp.example.errors import UsageError
 
 SPEC_FIELDS = {"entrypoint", "templates", "arguments", "parallelism", "activeDeadlineSeconds"}
@@ -101,6 +101,10 @@ _RUNNER = contextvars.ContextVar("runner", default=True)
 # validate.go paramRegex: a dag.target written as one parameter is checked only when it runs
 _PARAMETER = re.compile(r"\{\{[-a-zA-Z0-9]+(\.[-a-zA-Z0-9_]+)*\}\}")
 ARGO_KINDS = (*KINDS, "containerSet", "suspend", "data", "http", "plugin")
+# validate.go validateWorkflowFieldNames: templates, steps and tasks (128 characters at most);
+# parameters and artifacts (paramOrArtifactNameRegex)
+FIELD_NAME = re.compile(r"[a-zA-Z0-9][-a-zA-Z0-9]{0,127}")
+PARAMETER_NAME = re.compile(r"[-a-zA-Z0-9_]+")
 
 
 def load(workflow: Any) -> dict:
@@ -163,14 +167,8 @@ def _check(data: dict) -> dict[str, dict]:
     for param in arguments.get("parameters") or []:
         where = f"workflow argument {param.get('name')!r}"
         _unknown(param, {"name", "value", "default", "enum", "description"}, set(), where)
-    templates: dict[str, dict] = {}
-    for template in spec.get("templates") or []:
-        name = template.get("name")
-        if not name:
-            raise InvalidWorkflow("a template has no name")
-        if name in templates:
-            raise InvalidWorkflow(f"two templates are named {name!r}")
-        templates[name] = template
+    _check_names(spec.get("templates"), "workflow spec", "templates")
+    templates = {template["name"]: template for template in spec.get("templates") or []}
     entry = spec.get("entrypoint")
     if not entry:
         raise InvalidWorkflow("workflow spec: no entrypoint")
@@ -196,6 +194,20 @@ def _names(templates: Mapping) -> str:
     return ", ".join(sorted(templates)) or "(none)"
 
 
+def _check_names(items, where: str, kind: str, pattern: re.Pattern = FIELD_NAME) -> None:
+    """Each of ``items`` has a well-formed name of its own (``validateWorkflowFieldNames``)."""
+    seen: set[str] = set()
+    for item in items or []:
+        name = str(item.get("name") or "")
+        if not pattern.fullmatch(name):
+            raise InvalidWorkflow(
+                f"{where}: {kind} name {name!r} is invalid (Argo: {pattern.pattern})"
+            )
+        if name in seen:
+            raise InvalidWorkflow(f"{where}: two {kind} are named {name!r}")
+        seen.add(name)
+
+
 def _check_template(t: dict, templates: dict) -> None:
     where = f"template {t['name']!r}"
     kinds = [k for k in ARGO_KINDS if k in t]
@@ -205,14 +217,10 @@ def _check_template(t: dict, templates: dict) -> None:
         )
     kind = kinds[0]
     if kind == "steps":
-        seen: set = set()
+        _check_names([s for group in t["steps"] or [] for s in group or []], where, "steps")
         for group in t["steps"] or []:
             for step in group or []:
-                here = f"{where}, step {step.get('name')!r}"
-                if step.get("name") in seen:  # validateSteps: step names are unique
-                    raise InvalidWorkflow(f"{here}: two steps have this name")
-                seen.add(step.get("name"))
-                _check_call(step, STEP_FIELDS, templates, here)
+                _check_call(step, STEP_FIELDS, templates, f"{where}, step {step.get('name')!r}")
     elif kind == "dag":
         _check_dag(t, templates, where)
         _unknown(t["dag"], {"tasks", "target", "failFast"}, set(), f"{where} dag")
@@ -241,9 +249,11 @@ def _check_template(t: dict, templates: dict) -> None:
         if not memo.get("key") or not (cache.get("configMap") or {}).get("name"):
             raise UnsupportedWorkflow(f"{where}: memoize needs key and cache.configMap.name")
         if memo.get("maxAge") and "{{" not in str(memo["maxAge"]):
-            _guard(lambda: expr.duration(memo["maxAge"], "memoize.maxAge"), where)
+            _guard(lambda: expr.go_duration(str(memo["maxAge"]), "memoize.maxAge"), where)
     for io in ("inputs", "outputs"):
         section = t.get(io) or {}
+        for kind in ("parameters", "artifacts"):
+            _check_names(section.get(kind), f"{where} {io}", kind, PARAMETER_NAME)
         _unknown(section, {"parameters", "artifacts", "result"}, set(), f"{where} {io}")
         for artifact in section.get("artifacts") or []:
             _unknown(artifact, {"name", "path", "from", "optional"}, {"archive"}, f"{where} {io}")
@@ -274,7 +284,7 @@ def _check_call(call: dict, fields: set, templates: dict, where: str) -> None:
     _unknown(call, fields, set(), where)
     if "when" in call:
         _guard(lambda: expr.check_when(str(call["when"])), f"{where} when")
-    if "withItems" in call and "withParam" in call:  # addItemsToScope
+    if call.get("withItems") and call.get("withParam"):  # addItemsToScope
         raise InvalidWorkflow(f"{where}: withItems and withParam together")
     arguments = call.get("arguments") or {}
     _unknown(arguments, {"parameters", "artifacts"}, set(), f"{where} arguments")
@@ -283,11 +293,19 @@ def _check_call(call: dict, fields: set, templates: dict, where: str) -> None:
 
 
 def _check_dag(t: dict, templates: dict, where: str) -> None:
-    tasks: dict[str, dict] = {}
-    for task in t["dag"].get("tasks") or []:
-        if task.get("name") in tasks:  # Argo's validateDAG: the names must be unique
-            raise InvalidWorkflow(f"{where}: two tasks are named {task.get('name')!r}")
-        tasks[task.get("name")] = task
+    _check_names(t["dag"].get("tasks"), where, "tasks")
+    tasks = {task["name"]: task for task in t["dag"].get("tasks") or []}
+    using_depends = any(task.get("depends") for task in tasks.values())
+    for name, task in tasks.items():  # validateDAG
+        if using_depends and task.get("dependencies"):
+            raise InvalidWorkflow(f"{where}: cannot use both 'depends' and 'dependencies'")
+        if (using_depends or task.get("dependencies")) and name[0] in "0123456789":
+            raise InvalidWorkflow(f"{where}, task {name!r}: its name cannot begin with a digit")
+        if "depends" in task:
+            try:
+                expr.check_depends(str(task["depends"]))
+            except expr.ExpressionError as err:
+                raise InvalidWorkflow(f"{where}, task {name!r}: {err}") from None
     for target in dag_targets(t["dag"]):
         if target not in tasks and not _PARAMETER.fullmatch(target):  # validateDAGTargets
             raise InvalidWorkflow(f"{where}: dag.target names unknown task {target!r}")
@@ -297,19 +315,12 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
     for name, task in tasks.items():
         here = f"{where}, task {name!r}"
         _check_call(task, TASK_FIELDS, templates, here)
-        if "dependencies" in task and "depends" in task:
-            raise InvalidWorkflow(f"{here}: dependencies and depends together")
-        if "depends" in task:
-            try:
-                expr.check_depends(str(task["depends"]))
-            except expr.ExpressionError as err:
-                raise InvalidWorkflow(f"{here}: {err}") from None
         needs = task_needs(task)
         for need in needs:
             if need not in tasks:
                 raise InvalidWorkflow(f"{here}: depends on unknown task {need!r}")
         for need, result in expr.depends_atoms(str(task.get("depends", ""))):
-            if result in ("AnySucceeded", "AllFailed") and not _looped(tasks[need]):
+            if result in ("AnySucceeded", "AllFailed") and not looped(tasks[need]):
                 raise InvalidWorkflow(f"{here}: {need}.{result} needs a task with a loop")
         missing = variables.missing_dependency(task, tasks)
         if missing:
@@ -318,10 +329,6 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
     cycle = find_cycle(edges)
     if cycle:
         raise InvalidWorkflow(f"{where}: dependency cycle {' -> '.join(reversed(cycle))}")
-
-
-def _looped(call: Mapping) -> bool:
-    return "withItems" in call or "withParam" in call
 
 
 def _raise(problem: tuple[bool, str] | None, where: str) -> None:

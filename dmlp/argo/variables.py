@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator, Mapping
 
 from dmlp.argo import expr
-from dmlp.argo.tasks import task_needs
+from dmlp.argo.tasks import looped, task_needs
 
 # Argo lets these through wherever they are written (resolveAllVariables' exceptions) or fills
 # them in itself; none of them is given locally.
@@ -103,7 +103,7 @@ def _template_scope(t: dict) -> set[str]:
     return found
 
 
-def _outputs(t: dict | None, prefix: str, name: str, looped: bool) -> tuple[set, set]:
+def _outputs(t: dict | None, prefix: str, name: str, loop: bool) -> tuple[set, set]:
     """``(given locally, given by Argo only)`` names of a step's or task's outputs."""
     base = f"{prefix}.{name}"
     argo = {f"{base}.{key}" for key in NODE_ONLY_ARGO}
@@ -115,7 +115,7 @@ def _outputs(t: dict | None, prefix: str, name: str, looped: bool) -> tuple[set,
     outputs = t.get("outputs") or {}
     local |= {f"{base}.outputs.parameters.{p['name']}" for p in outputs.get("parameters") or []}
     local |= {f"{base}.outputs.artifacts.{a['name']}" for a in outputs.get("artifacts") or []}
-    if looped:
+    if loop:
         local.add(f"{base}.outputs.parameters")
         if "script" in t:
             local |= {f"{base}.outputs.result", f"{base}.exitCode"}
@@ -124,14 +124,10 @@ def _outputs(t: dict | None, prefix: str, name: str, looped: bool) -> tuple[set,
 
 def _items(call: dict) -> set[str]:
     """``item.KEY`` names a loop gives (``addItemsToScope``); ``item.*`` stands for any."""
-    if "withParam" in call:
+    if call.get("withParam"):
         return {"item.*"}
     keys = {k for item in call.get("withItems") or [] if isinstance(item, dict) for k in item}
     return {f"item.{k}" for k in keys}
-
-
-def _looped(call: dict) -> bool:
-    return "withItems" in call or "withParam" in call
 
 
 def _steps(t: dict, templates: Mapping, scope: set) -> list[tuple[dict, set, set]]:
@@ -141,7 +137,7 @@ def _steps(t: dict, templates: Mapping, scope: set) -> list[tuple[dict, set, set
             local.add(f"steps.{step['name']}.status")
             out.append((step, local | _items(step), argo))
             more, argo_more = _outputs(
-                templates.get(step["template"]), "steps", step["name"], _looped(step)
+                templates.get(step["template"]), "steps", step["name"], looped(step)
             )
             local, argo = local | more, argo | argo_more
     return out
@@ -151,14 +147,14 @@ def _dag(t: dict, templates: Mapping, scope: set) -> list[tuple[dict, set, set]]
     tasks = {task["name"]: task for task in t["dag"].get("tasks") or []}
     local, argo = set(scope), set()
     for name, task in tasks.items():  # validateDAG: every task's outputs, whatever the order
-        more, argo_more = _outputs(templates.get(task["template"]), "tasks", name, _looped(task))
+        more, argo_more = _outputs(templates.get(task["template"]), "tasks", name, looped(task))
         local, argo = local | more, argo | argo_more
     out = []
     for name, task in tasks.items():
         here = local | _items(task)
         for ancestor in _ancestors(name, tasks):
             found = tasks[ancestor]
-            more, _ = _outputs(templates.get(found["template"]), "tasks", ancestor, _looped(found))
+            more, _ = _outputs(templates.get(found["template"]), "tasks", ancestor, looped(found))
             here |= more | {f"tasks.{ancestor}.status"}
         out.append((task, here, argo))
     return out

@@ -171,20 +171,22 @@ class Engine:
         except (expr.MissingVariable, UsageError) as err:
             return finish(record, "Error", str(err))
         memo = t.get("memoize")
-        key = None
-        if memo and self.cache is not None:
+        key = cached = None
+        if memo:  # executeTemplate reads the key and maxAge whether or not the cache has entries
             try:
                 key = expr.substitute(memo["key"], scope)
+                MemoCache.check_key(key)
                 age = expr.substitute(str(memo.get("maxAge") or ""), scope)
-                max_age = expr.duration(age, "memoize.maxAge") if age else None
-                cached = self.cache.load(memo["cache"]["configMap"]["name"], key, max_age)
+                max_age = expr.go_duration(age, "memoize.maxAge") if age else None
+                if self.cache is not None:
+                    cached = self.cache.load(memo["cache"]["configMap"]["name"], key, max_age)
             except (expr.MissingVariable, expr.ExpressionError, UsageError) as err:
                 return finish(record, "Error", f"memoize: {err}")
             if cached is not None:
                 record.cache, record.outputs = "hit", cached
                 self.log(f"cache hit  {node_id}  (key {key})")
                 return finish(record, "Succeeded", f"memoized: key {key}", quiet=True)
-            record.cache = "miss"
+            record.cache = "miss" if self.cache is not None else None
         retry = Retries.of(t)
         phase, message, attempt = "Error", "", 0
         while True:
@@ -211,7 +213,7 @@ class Engine:
             )
             if self.cancel.wait(wait):
                 break
-        if phase == "Succeeded" and key is not None:
+        if phase == "Succeeded" and key is not None and self.cache is not None:
             self.cache.save(memo["cache"]["configMap"]["name"], key, node_id, record.outputs)
         if phase != "Succeeded" and record.attempts > 1:
             message = f"{message} (after {record.attempts} attempts)"

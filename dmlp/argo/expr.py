@@ -235,25 +235,42 @@ def check_depends(text: str) -> None:
 
 # ---------------------------------------------------------------------------- durations
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
 
 
 def duration(value: str | int | float, what: str = "duration") -> float:
     """Seconds in a Go duration (``"1m30s"``) or a plain number of seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    text = str(value).strip()
     try:
-        return float(text)
+        return float(str(value).strip())
     except ValueError:
-        pass
+        return go_duration(str(value), what)
+
+
+def go_duration(text: str, what: str = "duration") -> float:
+    """Seconds in ``time.ParseDuration(text)``: ``"1m30s"``, ``"500ms"``, ``"-2h"``, ``"0"``;
+    a number without a unit is an error (``memoize.maxAge`` is read this way)."""
+    body = text[1:] if text[:1] in "+-" else text
+    sign = -1.0 if text[:1] == "-" else 1.0
+    if body == "0":
+        return 0.0
     pos, total = 0, 0.0
-    for match in _DURATION.finditer(text):
+    for match in _DURATION.finditer(body):
         if match.start() != pos:
             break
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
-    if pos != len(text) or not text:
-        raise ExpressionError(f"{what} {value!r} is not a duration like 30s, 1m30s or 500ms")
-    return total
+    if pos != len(body) or not body:
+        raise ExpressionError(f"{what} {text!r} is not a duration like 30s, 1m30s or 500ms")
+    return sign * total

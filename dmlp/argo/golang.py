@@ -31,8 +31,12 @@ def looks_like_time(text: str) -> bool:
 # ---------------------------------------------------------------------------- printing (%v)
 
 
-def format_float(x: float) -> str:
-    """``strconv.FormatFloat(x, 'g', -1, 64)``, which is what ``%v`` prints for a float64."""
+def format_float(x: float, low: int = -4, high: int = 6) -> str:
+    """``strconv.FormatFloat(x, 'g', -1, 64)``, which is what ``%v`` prints for a float64.
+
+    The shortest digits, in ``%e`` form when the decimal exponent is below ``low`` or at least
+    ``high``, else in ``%f`` form (``encoding/json`` uses -6 and 21).
+    """
     if math.isnan(x):
         return "NaN"
     if math.isinf(x):
@@ -43,7 +47,7 @@ def format_float(x: float) -> str:
     _, digits, exponent = Decimal(repr(abs(x))).normalize().as_tuple()
     text = "".join(map(str, digits))
     point = len(text) + exponent  # the decimal point sits after this many digits
-    if point - 1 < -4 or point - 1 >= 6:  # Go switches to %e at exponent 6 for shortest output
+    if point - 1 < low or point - 1 >= high:  # Go switches to %e at exponent 6 for shortest output
         mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
         power = point - 1
         return f"{sign}{mantissa}e{'-' if power < 0 else '+'}{abs(power):02d}"

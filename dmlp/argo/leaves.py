@@ -4,7 +4,8 @@ A script or container step is one process (the Python of this environment stands
 image's), started in the repository root, with the pod's paths moved under the step's own folder
 (:mod:`dmlp.argo.artifacts`); its stdout becomes ``outputs.result``. A TFJob resource step is a
 :class:`~dmlp.launch.tfcluster.LocalCluster` of the job's replicas; it succeeds when every task
-exits 0 (its ``successCondition``/``failureCondition`` are not evaluated, and its note says so).
+exits 0 (its ``successCondition``/``failureCondition`` are not evaluated, and its note says so;
+one without ``successCondition``, which Argo does not wait for, is refused before the run).
 Every process is started, and killed on timeout or cancellation, through
 :mod:`dmlp.launch.supervisor`; a long step prints a "running" line every :data:`HEARTBEAT` s.
 """

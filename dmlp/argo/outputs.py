@@ -8,27 +8,20 @@ As Argo v4.1.2 fills that scope (``workflow/controller/operator.go``, ``buildLoc
   declared output parameter its ``valueFrom.default``, or an absent value
   (:data:`~dmlp.argo.expr.ABSENT`, ``addSkippedNodeOutputsToScope``);
 * a loop, from its Succeeded items in item order: ``.outputs.result`` is the JSON list of their
-  results, each parsed as JSON (an item whose result is not JSON makes the aggregation fail,
-  when the result is used at all); ``.outputs.parameters`` the JSON list of their parameter maps;
-  ``.outputs.parameters.P`` the JSON list of the values, each parsed if all are JSON lists or
-  maps (``aggregatedJSONValueList``), else the strings. JSON is written as Go writes it: compact,
-  map keys sorted.
+  results, each kept as the JSON it is (an ``Item``: compacted, its key order and numbers as
+  printed; an item whose result is not JSON makes the aggregation fail, when the result is used
+  at all); ``.outputs.parameters`` the JSON list of their parameter maps;
+  ``.outputs.parameters.P`` the JSON list of the values, each decoded if all are JSON lists or
+  maps (``aggregatedJSONValueList``: numbers become float64), else the strings. JSON is written
+  as Go writes it (:mod:`dmlp.argo.gojson`).
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from dmlp.argo import expr
+from dmlp.argo import expr, gojson
 from dmlp.argo.records import NodeRecord
 
 FAILED_AGGREGATE = "__aggregate_failed."  # scope key prefix: why a loop's outputs cannot be read
-
-
-def go_json(value: Any) -> str:
-    """``value`` as Go's ``json.Marshal`` writes it: no spaces, map keys sorted."""
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 def publish(engine, scope: dict, prefix: str, call: dict, node: NodeRecord) -> None:
@@ -59,23 +52,23 @@ def publish_loop(
     """
     base = f"{prefix}.{call['name']}"
     ok = [n for n in items if n.phase == "Succeeded"]
-    used = f"{base}.outputs.result" in go_json(engine.templates[parent.template])
+    used = f"{base}.outputs.result" in gojson.dumps(engine.templates[parent.template])
     results = []
     for node in ok:
         if "result" not in (node.outputs or {}):
             continue
         try:
-            results.append(json.loads(node.outputs["result"]))
+            results.append(gojson.compact(node.outputs["result"]))
         except ValueError:
             if used:
                 scope[f"{FAILED_AGGREGATE}{base}"] = (
                     f"{base}.outputs.result: the result of {node.name} is not JSON "
                     f"({node.outputs['result'][:40]!r}), so Argo cannot aggregate it"
                 )
-            results.append(node.outputs["result"])
-    scope[f"{base}.outputs.result"] = go_json(results)
+            results.append(gojson.dumps(node.outputs["result"]))
+    scope[f"{base}.outputs.result"] = f"[{','.join(results)}]"
     maps = [n.outputs.get("parameters") or {} for n in ok if n.outputs.get("parameters")]
-    scope[f"{base}.outputs.parameters"] = go_json(maps)
+    scope[f"{base}.outputs.parameters"] = gojson.dumps(maps)
     for name in {k for m in maps for k in m}:
         scope[f"{base}.outputs.parameters.{name}"] = aggregated(
             [m[name] for m in maps if name in m]
@@ -84,17 +77,17 @@ def publish_loop(
 
 
 def aggregated(values: list[str]) -> str:
-    """The JSON list of ``values``: parsed if every one is a JSON list or map, else strings."""
+    """The JSON list of ``values``: decoded if every one is a JSON list or map, else strings."""
     parsed = []
     for value in values:
         try:
-            item = json.loads(value)
+            item = gojson.loads(value)
         except ValueError:
-            return go_json(values)
+            return gojson.dumps(values)
         if not isinstance(item, list | dict):
-            return go_json(values)
+            return gojson.dumps(values)
         parsed.append(item)
-    return go_json(parsed)
+    return gojson.dumps(parsed)
 
 
 def failed_aggregates(scope: dict, prefix: str, names) -> str | None:

@@ -95,4 +95,9 @@ def resource_problem(r: dict) -> Problem:
         commands.add(tuple(line))
     if len(commands) > 1:
         return False, "TFJob replicas must all run the same command locally"
+    if not r.get("successCondition"):  # executor/resource.go WaitResource, matchConditions
+        return False, (
+            "a TFJob step without successCondition succeeds on Argo as soon as the job is "
+            "created, while the local run waits for its workers: add a successCondition"
+        )
     return None

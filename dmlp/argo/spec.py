@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from dmlp.argo import expr, fields, pods, retries, variables
-from dmlp.argo.tasks import find_cycle, task_needs
+from dmlp.argo.tasks import find_cycle, looped, task_needs
 from dmlp.example.errors import UsageError
 
 SPEC_FIELDS = {"entrypoint", "templates", "arguments", "parallelism", "activeDeadlineSeconds"}
@@ -262,7 +262,7 @@ def _check_template(t: dict, templates: dict) -> None:
         if not memo.get("key") or not (cache.get("configMap") or {}).get("name"):
             raise UnsupportedWorkflow(f"{where}: memoize needs key and cache.configMap.name")
         if memo.get("maxAge") and "{{" not in str(memo["maxAge"]):
-            _guard(lambda: expr.duration(memo["maxAge"], "memoize.maxAge"), where)
+            _guard(lambda: expr.go_duration(str(memo["maxAge"]), "memoize.maxAge"), where)
     for io in ("inputs", "outputs"):
         section = t.get(io) or {}
         _unknown(section, {"parameters", "artifacts", "result"}, set(), f"{where} {io}")
@@ -297,7 +297,7 @@ def _check_call(call: dict, known: set, templates: dict, where: str) -> None:
     _unknown(call, known, set(), where)
     if "when" in call:
         _guard(lambda: expr.check_when(str(call["when"])), f"{where} when")
-    if "withItems" in call and "withParam" in call:  # addItemsToScope
+    if call.get("withItems") and call.get("withParam"):  # addItemsToScope
         raise InvalidWorkflow(f"{where}: withItems and withParam together")
     arguments = call.get("arguments") or {}
     _unknown(arguments, {"parameters", "artifacts"}, set(), f"{where} arguments")
@@ -341,7 +341,7 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
             if need not in tasks:
                 raise InvalidWorkflow(f"{here}: depends on unknown task {need!r}")
         for need, result in expr.depends_atoms(str(task.get("depends", ""))):
-            if result in ("AnySucceeded", "AllFailed") and not _looped(tasks[need]):
+            if result in ("AnySucceeded", "AllFailed") and not looped(tasks[need]):
                 raise InvalidWorkflow(f"{here}: {need}.{result} needs a task with a loop")
         missing = variables.missing_dependency(task, tasks)
         if missing:
@@ -350,10 +350,6 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
     cycle = find_cycle(edges)
     if cycle:
         raise InvalidWorkflow(f"{where}: dependency cycle {' -> '.join(reversed(cycle))}")
-
-
-def _looped(call: Mapping) -> bool:
-    return "withItems" in call or "withParam" in call
 
 
 def _raise(problem: tuple[bool, str] | None, where: str) -> None:

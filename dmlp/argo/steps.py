@@ -22,8 +22,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from dmlp.argo import expr, graph, outputs
+from dmlp.argo import expr, gojson, graph, outputs
 from dmlp.argo.records import FAILED, NodeRecord
+from dmlp.argo.tasks import looped
 from dmlp.example.errors import UsageError
 
 CALL_ERRORS = (UsageError, expr.MissingVariable, expr.ExpressionError)
@@ -109,9 +110,11 @@ def _looped(node: NodeRecord) -> bool:
 
 def expand(call: dict, scope: dict) -> list[tuple[str, dict]]:
     """``[(display name, scope with item)]`` for a step/task, one per item of a loop."""
-    if "withItems" in call:
+    if not looped(call):
+        return [(call["name"], scope)]
+    if call.get("withItems"):
         items = call["withItems"]
-    elif "withParam" in call:
+    else:
         raw = expr.substitute(str(call["withParam"]), scope)
         try:
             items = json.loads(raw)
@@ -119,18 +122,16 @@ def expand(call: dict, scope: dict) -> list[tuple[str, dict]]:
             items = None
         if not isinstance(items, list):
             raise UsageError(f"withParam value could not be parsed as a JSON list: {raw[:80]}")
-    else:
-        return [(call["name"], scope)]
     out = []
     for i, item in enumerate(items):
         item_scope = dict(scope)
         if isinstance(item, dict):
-            item_scope["item"] = outputs.go_json(item)
+            item_scope["item"] = gojson.dumps(item)
             for k, v in item.items():
                 item_scope[f"item.{k}"] = _text(v)
             label = ",".join(f"{k}:{_text(v)}" for k, v in item.items())
-        else:
-            item_scope["item"] = _text(item)
+        else:  # processItem: a list item is json.Marshal'd, a string or number printed
+            item_scope["item"] = gojson.dumps(item) if isinstance(item, list) else _text(item)
             label = _text(item)
         out.append((f"{call['name']}({i}:{label})", item_scope))
     return out
@@ -204,7 +205,7 @@ def call(
     node, "Skipped, empty params".
     """
     ledger = engine.ledger
-    if "withItems" not in call and "withParam" not in call:
+    if not looped(call):
         node = launch(engine, call, items[0], parent.id, parent.id, slots)
         outputs.publish(engine, scope, prefix, call, node)
         return node
@@ -254,6 +255,7 @@ def in_parallel(engine, jobs: list) -> list[NodeRecord]:
 
 
 def _text(value: Any) -> str:
+    """``fmt.Sprintf("%v", item)`` of a ``wfv1.Item`` (``Item.String``, ``util/json.Fix``)."""
     if isinstance(value, str):
         return value
-    return outputs.go_json(value)
+    return gojson.unescape_html(gojson.dumps(value))

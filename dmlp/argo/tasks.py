@@ -1,4 +1,5 @@
-"""The shape of a DAG template: which tasks a task waits for, which tasks it runs for, cycles.
+"""The shape of a DAG template: which tasks a task waits for, which tasks it runs for, cycles,
+and which steps or tasks are loops.
 
 Read as Argo v4.1.2 reads them (``workflow/common/ancestry.go`` ``GetTaskDependencies``,
 ``workflow/controller/dag.go`` ``findLeafTaskNames``, ``workflow/validate/validate.go``
@@ -12,6 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from dmlp.argo import expr
+
+
+def looped(call: Mapping[str, Any]) -> bool:
+    """Whether a step or task is a loop: a non-empty ``withItems`` or ``withParam``
+    (``ShouldExpand``); ``withItems: []`` is a call that runs once."""
+    return bool(call.get("withItems")) or bool(call.get("withParam"))
 
 
 def task_needs(task: Mapping[str, Any]) -> list[str]:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator, Mapping
 
 from dmlp.argo import expr
-from dmlp.argo.tasks import task_needs
+from dmlp.argo.tasks import looped, task_needs
 
 # Argo lets these through wherever they are written (resolveAllVariables' exceptions) or fills
 # them in itself; none of them is given locally.
@@ -117,7 +117,7 @@ def _template_scope(t: dict) -> set[str]:
     return found
 
 
-def _outputs(t: dict | None, prefix: str, name: str, looped: bool) -> tuple[set, set]:
+def _outputs(t: dict | None, prefix: str, name: str, loop: bool) -> tuple[set, set]:
     """``(given locally, given by Argo only)`` names of a step's or task's outputs."""
     base = f"{prefix}.{name}"
     argo = {f"{base}.{key}" for key in NODE_ONLY_ARGO}
@@ -129,7 +129,7 @@ def _outputs(t: dict | None, prefix: str, name: str, looped: bool) -> tuple[set,
     outputs = t.get("outputs") or {}
     local |= {f"{base}.outputs.parameters.{p['name']}" for p in outputs.get("parameters") or []}
     local |= {f"{base}.outputs.artifacts.{a['name']}" for a in outputs.get("artifacts") or []}
-    if looped:
+    if loop:
         local.add(f"{base}.outputs.parameters")
         if "script" in t:
             local |= {f"{base}.outputs.result", f"{base}.exitCode"}
@@ -162,14 +162,10 @@ def _exit_hook(call: dict) -> bool:
 
 def _items(call: dict) -> set[str]:
     """``item.KEY`` names a loop gives (``addItemsToScope``); ``item.*`` stands for any."""
-    if "withParam" in call:
+    if call.get("withParam"):
         return {"item.*"}
     keys = {k for item in call.get("withItems") or [] if isinstance(item, dict) for k in item}
     return {f"item.{k}" for k in keys}
-
-
-def _looped(call: dict) -> bool:
-    return "withItems" in call or "withParam" in call
 
 
 def _steps(t: dict, templates: Mapping, scope: set) -> list[tuple[dict, set, set]]:
@@ -178,7 +174,7 @@ def _steps(t: dict, templates: Mapping, scope: set) -> list[tuple[dict, set, set
         for step in group or []:
             local.add(f"steps.{step['name']}.status")
             more, argo_more = _outputs(
-                templates.get(step.get("template")), "steps", step["name"], _looped(step)
+                templates.get(step.get("template")), "steps", step["name"], looped(step)
             )
             own = more if _exit_hook(step) else set()  # validateSteps: its exit hook reads them
             out.append((step, local | own | _items(step), argo))
@@ -190,7 +186,7 @@ def _dag(t: dict, templates: Mapping, scope: set) -> list[tuple[dict, set, set]]
     tasks = {task["name"]: task for task in t["dag"].get("tasks") or []}
     local, argo = set(scope), set()
     for name, task in tasks.items():  # validateDAG: every task's outputs, whatever the order
-        more, argo_more = _outputs(_called(templates, task), "tasks", name, _looped(task))
+        more, argo_more = _outputs(_called(templates, task), "tasks", name, looped(task))
         local, argo = local | more, argo | argo_more
         if task.get("hooks"):
             local.add(f"tasks.{name}.status")
@@ -199,7 +195,7 @@ def _dag(t: dict, templates: Mapping, scope: set) -> list[tuple[dict, set, set]]
         here = local | _items(task)
         for ancestor in _ancestors(name, tasks):
             found = tasks[ancestor]
-            more, _ = _outputs(_called(templates, found), "tasks", ancestor, _looped(found))
+            more, _ = _outputs(_called(templates, found), "tasks", ancestor, looped(found))
             here |= more | {f"tasks.{ancestor}.status"}
         out.append((task, here, argo))
     return out

@@ -163,6 +163,13 @@ DAG_PHASE = [
         id=f"a loop over no items is Skipped ('Skipped, empty params'): {DAG_TASK}",
     ),
     pytest.param(
+        dag(t("a", "ok", withItems=[]), t("b", "ok", "a")),
+        "Succeeded",
+        {"a": "Succeeded", "b": "Succeeded"},
+        id=f"withItems: [] is no loop, the task runs once: {ARGO} "
+        "pkg/apis/workflow/v1alpha1/workflow_types.go DAGTask.ShouldExpand",
+    ),
+    pytest.param(
         dag(t("a", "fail"), t("b", "error")),
         "Failed",
         {"a": "Failed", "b": "Error"},
@@ -235,6 +242,13 @@ STEPS = [
         id=f"a loop that cannot be expanded: nothing of its group starts: {STEP_GROUP}",
     ),
 ]
+
+
+def test_a_step_with_an_empty_withitems_runs_once():
+    # steps.go expandStepGroup expands a step only if WorkflowStep.ShouldExpand (items not empty)
+    result = run(wf({"name": "main", "steps": [[t("a", "ok", withItems=[])]]}, *LEAVES))
+    node = result.raise_for_status().node("a")
+    assert (node.type, node.outputs["result"]) == ("Pod", "ok")
 
 
 @pytest.mark.parametrize(("groups", "nodes"), STEPS)
@@ -529,6 +543,38 @@ def test_what_argos_dag_validation_refuses(task):
         run(dag(t("a", "ok"), t("b", "ok"), task))
 
 
+NAMES = f"{ARGO} workflow/validate/validate.go validateWorkflowFieldNames"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        dag(t("a_b", "ok"), t("c", "ok", "a_b")),
+        dag(t("a.b", "ok")),
+        wf({"name": "main", "steps": [[t("s_1", "ok")]]}, *LEAVES),
+        wf({"name": "main", "steps": [[t("s", "o_k")]]}, py("o_k", "print(1)")),
+        wf({"name": "main", "steps": [[t("s", "p")]]}, py("p", "print(1)", ["a b"])),
+        dag(t("a", "ok"), t("b", "ok", dependencies=["a"]), t("c", "ok", "a")),
+        dag(t("a", "ok"), t("1b", "ok", dependencies=["a"])),
+        dag(t("1a", "ok"), t("b", "ok"), t("c", "ok", "b")),
+    ],
+    ids=[f"a task name with '_': {NAMES}", f"a task name with '.': {NAMES}",
+         f"a step name with '_': {ARGO} validate.go validateSteps isValidStepName",
+         f"a template name with '_': {NAMES}",
+         f"a parameter name with a space: {ARGO} validate.go isValidParamOrArtifactName",
+         f"depends and dependencies in one DAG: {ARGO} validate.go validateDAG",
+         f"a task name beginning with a digit, with dependencies: {ARGO} validateDAG",
+         f"any task name beginning with a digit once depends is used: {ARGO} validateDAG"],
+)  # fmt: skip
+def test_names_argo_refuses_are_refused_in_one_line(data):
+    from dmlp.argo import spec
+
+    with pytest.raises(spec.InvalidWorkflow) as refused:
+        run(data)
+    assert "template '" in str(refused.value) or "workflow spec" in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
 def test_retries_and_tags_without_an_argo_prefix(tmp_path):
     # executeTemplate gives {{retries}} (the attempt number) to a template with a retryStrategy;
     # SubstituteParams leaves a tag it does not know as it is written (allowUnresolved).
@@ -617,8 +663,8 @@ ITEM_WRITES = py(
     ["v"], outputs={"parameters": [{"name": "p", "valueFrom": {"path": "/tmp/p"}}]},
 )  # fmt: skip
 EXPECT = py(
-    "expect", "import sys\ngot = '''{{inputs.parameters.got}}'''\n"
-    "sys.exit(0 if got == '''{{inputs.parameters.want}}''' else f'got {got}')",
+    "expect", "import sys\ngot = r'''{{inputs.parameters.got}}'''\n"
+    "sys.exit(0 if got == r'''{{inputs.parameters.want}}''' else f'got {got}')",
     ["got", "want"],
 )  # fmt: skip
 
@@ -645,10 +691,16 @@ def fan_in(items: list, ref: str, want: str | None = None, prefix: str = "tasks"
         (["1", "2"], "outputs.parameters.p", '["1","2"]'),
         (['{"a": 1}', "x"], "outputs.parameters.p", '["{\\"a\\": 1}","x"]'),
         (["1", "2"], "outputs.parameters", '[{"p":"1"},{"p":"2"}]'),
-        (["1", '{"b": 2, "a": 1}'], "outputs.result", '[1,{"a":1,"b":2}]'),
+        (["1.50", '{"b": 2, "a": 1}'], "outputs.result", '[1.50,{"b":2,"a":1}]'),
+        (['{"lr": 1.0, "n": 12345678901234567890}', '{"lr": 1e-7}'], "outputs.parameters.p",
+         '[{"lr":1,"n":12345678901234567000},{"lr":1e-7}]'),
+        (["a<b & c", "café"], "outputs.parameters.p", r'["a\u003cb \u0026 c","café"]'),
     ],
     ids=["maps parsed, Go's JSON", "lists parsed", "numbers stay strings",
-         "not all maps: strings", "the parameter maps", "results parsed"],
+         "not all maps: strings", "the parameter maps",
+         "results are Items: raw JSON compacted, key order and numbers as printed",
+         "parsed values are float64: 1.0 is 1, big integers rounded, 1e-7 as Go writes it",
+         "Go's json.Marshal escapes <, > and & and keeps other non-ASCII"],
 )  # fmt: skip
 def test_aggregated_outputs_of_a_fan_out(items, ref, want):
     for prefix in ("tasks", "steps"):
@@ -704,6 +756,61 @@ def test_a_memoized_artifact_is_the_one_cached_across_processes(tmp_path):
     again = run(memo_artifacts("first", "k1", log), cache_dir=cache, work_dir=work)
     assert again.node("make").cache == "hit" and again.node("show").outputs["result"] == "first"
     assert log.read_text().split() == ["ran", "ran"]  # k1 once, k2 once
+
+
+MEMO_KEY = f"{ARGO} workflow/controller/cache/configmap_cache.go load (cacheKeyRegex)"
+MAX_AGE = f"{ARGO} workflow/controller/operator.go executeTemplate (time.ParseDuration)"
+
+
+def memo_step(key: str, max_age: str | None = None) -> dict:
+    memoize = {"key": key, "cache": {"configMap": {"name": "c"}}}
+    memoize |= {"maxAge": max_age} if max_age else {}
+    step = py("m", "print('ran')", ["key", "age"], memoize=memoize)
+    values = {"key": "k1", "age": "10s"}
+    arguments = {"parameters": [{"name": k, "value": v} for k, v in values.items()]}
+    return wf({"name": "main", "steps": [[t("s", "m", arguments=arguments)]]}, step)
+
+
+@pytest.mark.parametrize("cache", [False, True], ids=["no cache_dir", "a cache_dir"])
+@pytest.mark.parametrize(
+    ("key", "max_age", "needle"),
+    [
+        ("0.01", None, f"invalid cache key: {MEMO_KEY}"),
+        ("{{inputs.parameters.key}}-lr_0", None, f"invalid cache key: {MEMO_KEY}"),
+        ("{{inputs.parameters.key}}", "{{inputs.parameters.key}}", f"maxAge: {MAX_AGE}"),
+    ],
+)  # fmt: skip
+def test_a_memoize_key_or_max_age_argo_cannot_read_is_an_error(tmp_path, cache, key, max_age,
+                                                               needle):  # fmt: skip
+    result = run(memo_step(key, max_age), cache_dir=tmp_path if cache else None)
+    node = result.node("s")
+    assert (node.phase, node.attempts, result.phase) == ("Error", 0, "Failed"), needle
+    assert "memoize" in node.message
+
+
+def test_a_max_age_without_a_unit_is_refused_before_the_run():
+    from dmlp.argo import spec
+
+    # time.ParseDuration("60") fails ("missing unit in duration"): the step would end Error.
+    with pytest.raises(spec.UnsupportedWorkflow, match="maxAge '60' is not a duration"):
+        run(memo_step("k1", "60"))
+    assert run(memo_step("k1", "1m30s")).raise_for_status().node("s").cache is None
+
+
+# ---------------------------------------------------------------------------- resource steps
+
+
+def test_a_tfjob_step_without_success_condition_is_refused(monkeypatch):
+    from dmlp.argo import pods, spec
+    from tests.dmlp.argo.test_runner import TFJOB
+
+    # executor/resource.go WaitResource returns at once without conditions, and matchConditions
+    # succeeds at its first poll with a failureCondition alone: Argo does not wait for the job.
+    monkeypatch.setattr(pods, "LOCAL_MODULES", ("chapters.", "tests."))
+    for conditions in ({}, {"failureCondition": "status.replicaStatuses.Worker.failed > 0"}):
+        resource = {"action": "create", "manifest": TFJOB, **conditions}
+        with pytest.raises(spec.UnsupportedWorkflow, match="without successCondition"):
+            run(wf({"name": "main", "resource": resource}))
 
 
 # ---------------------------------------------------------------------------- parallelism

@@ -27,6 +27,10 @@ from dmlp.argo.artifacts import copy_artifact
 from dmlp.example.errors import UsageError
 
 KEY = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")  # Argo v4.1's cacheKeyRegex
+# a ConfigMap's name: a DNS-1123 subdomain (k8s.io/apimachinery IsDNS1123Subdomain), 253 at most
+CONFIGMAP_NAME = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
 
 
 def _now() -> dt.datetime:
@@ -49,7 +53,7 @@ class MemoCache:
         self._lock = threading.Lock()
 
     def path(self, name: str) -> Path:
-        if not KEY.match(name):
+        if not CONFIGMAP_NAME.match(name):
             raise UsageError(f"cache name {name!r} is not a valid ConfigMap name")
         return self.directory / f"{name}.json"
 

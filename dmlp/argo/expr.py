@@ -248,14 +248,16 @@ _UNITS = {
 }
 
 
-def duration(value: str | int | float, what: str = "duration") -> float:
-    """Seconds in a Go duration (``"1m30s"``) or a plain number of seconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
+def duration(value: str | int, what: str = "duration") -> float:
+    """Seconds in ``ParseStringToDuration(value)`` (``pkg/apis/workflow/v1alpha1/utils.go``), how
+    Argo reads a retry backoff: a whole number of seconds (``"30"``), else a Go duration
+    (``"1m30s"``, ``"500ms"``); ``"1.5"`` is neither."""
+    if isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    try:
-        return float(str(value).strip())
-    except ValueError:
-        return go_duration(str(value), what)
+    text = str(value)
+    if re.fullmatch(r"[+-]?[0-9]+", text):  # strconv.Atoi
+        return float(int(text))
+    return go_duration(text, what)
 
 
 def go_duration(text: str, what: str = "duration") -> float:

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from dmlp.argo import expr, fields, pods, retries, variables
+from dmlp.argo.cache import CONFIGMAP_NAME
 from dmlp.argo.tasks import find_cycle, looped, task_needs
 from dmlp.example.errors import UsageError
 
@@ -261,6 +262,9 @@ def _check_template(t: dict, templates: dict) -> None:
         cache = memo.get("cache") or {}
         if not memo.get("key") or not (cache.get("configMap") or {}).get("name"):
             raise UnsupportedWorkflow(f"{where}: memoize needs key and cache.configMap.name")
+        name = str(cache["configMap"]["name"])
+        if "{{" not in name and not CONFIGMAP_NAME.match(name):
+            raise InvalidWorkflow(f"{where}: memoize cache {name!r} is not a valid ConfigMap name")
         if memo.get("maxAge") and "{{" not in str(memo["maxAge"]):
             _guard(lambda: expr.go_duration(str(memo["maxAge"]), "memoize.maxAge"), where)
     for io in ("inputs", "outputs"):

@@ -400,6 +400,10 @@ def test_backoff_waits_only_when_a_limit_is_set(tmp_path):
     backoff = {"duration": "0.5s", "factor": 2}
     run(counted(tmp_path, "fail", 3, limit=2, backoff=backoff)).raise_for_status()
     assert time.monotonic() - start >= 0.5 + 1.0
+    (tmp_path / "b").mkdir()  # "1", a whole number, is seconds (utils.go ParseStringToDuration)
+    start = time.monotonic()
+    run(counted(tmp_path / "b", "fail", 2, limit=1, backoff={"duration": "1"})).raise_for_status()
+    assert time.monotonic() - start >= 1.0
 
 
 @pytest.mark.parametrize(
@@ -410,6 +414,9 @@ def test_backoff_waits_only_when_a_limit_is_set(tmp_path):
         ({"limit": 1, "backoff": {"factor": 2}}, "backoff needs a duration"),
         ({"limit": 1, "backoff": {"duration": "1s", "factor": 1.5}}, "factor must be a whole"),
         ({"limit": "{{workflow.parameters.n}}"}, "limit must be a whole number"),
+        # pkg/apis/workflow/v1alpha1/utils.go ParseStringToDuration: Atoi, else time.ParseDuration
+        ({"limit": 1, "backoff": {"duration": "1.5"}}, "'1.5' is not a duration"),
+        ({"limit": 1, "backoff": {"duration": "1s", "cap": "2.0"}}, "'2.0' is not a duration"),
     ],
 )  # fmt: skip
 def test_retry_strategies_argo_refuses_are_refused_before_the_run(tmp_path, retry, needle):
@@ -795,6 +802,26 @@ def test_a_max_age_without_a_unit_is_refused_before_the_run():
     with pytest.raises(spec.UnsupportedWorkflow, match="maxAge '60' is not a duration"):
         run(memo_step("k1", "60"))
     assert run(memo_step("k1", "1m30s")).raise_for_status().node("s").cache is None
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"), [("dmlp-cache", True), ("dmlp.cache.v1", True), ("Cache", False),
+                        ("cache_1", False), ("-cache", False)],
+)  # fmt: skip
+def test_a_memoize_cache_is_a_configmap_and_has_a_configmap_name(tmp_path, name, valid):
+    # The cache is the ConfigMap of that name (cache/configmap_cache.go); the API server takes
+    # only a DNS-1123 subdomain as a ConfigMap's name (apimachinery IsDNS1123Subdomain).
+    from dmlp.argo import spec
+
+    data = memo_step("k1")
+    data["spec"]["templates"][1]["memoize"]["cache"]["configMap"]["name"] = name
+    if valid:
+        run(data, cache_dir=tmp_path).raise_for_status()
+        again = run(data, cache_dir=tmp_path).raise_for_status()
+        assert again.node("s").cache == "hit" and (tmp_path / f"{name}.json").is_file()
+    else:
+        with pytest.raises(spec.UnsupportedWorkflow, match="is not a valid ConfigMap name"):
+            run(data, cache_dir=tmp_path)
 
 
 # ---------------------------------------------------------------------------- resource steps

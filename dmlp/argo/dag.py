@@ -97,7 +97,7 @@ def run_dag(engine, t: dict, record: NodeRecord, scope: dict):
                     not_run(name, "Error", f"depends: {err}")
                     continue
                 unread = outputs.failed_aggregates(scope, "tasks", ancestors(name))
-                if go and unread:  # buildLocalScopeFromTask fails for this task
+                if unread:  # buildLocalScopeFromTask fails for this task, run or omitted
                     not_run(name, "Error", unread)
                 elif go:
                     start(name)

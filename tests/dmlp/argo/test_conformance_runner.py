@@ -724,6 +724,13 @@ def test_a_result_that_is_not_json_cannot_be_aggregated_when_used():
     assert steps_run.phase == "Error" and "not JSON" in steps_run.message
     unused = run(fan_in(["x", "1"], "outputs.parameters.p", '["x","1"]'))
     assert unused.phase == "Succeeded", unused.message  # includeScriptOutput: not captured
+    # An omitted task is fulfilled too: executeDAGTask builds its scope the same way and marks
+    # its node Error, so the DAG is Error rather than Succeeded.
+    omitted = fan_in(["x", "1"], "outputs.result", "unused")
+    omitted["spec"]["templates"][0]["dag"]["tasks"][1]["depends"] = "fan.Failed"
+    result = run(omitted)
+    assert (result.phase, result.node("check").phase) == ("Error", "Error"), result.message
+    assert "not JSON" in result.node("check").message
 
 
 # ---------------------------------------------------------------------------- memoize

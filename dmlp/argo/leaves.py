@@ -5,7 +5,8 @@ image's), started in the repository root, with the pod's paths moved under the s
 (:mod:`dmlp.argo.artifacts`); its stdout becomes ``outputs.result``. A TFJob resource step is a
 :class:`~dmlp.launch.tfcluster.LocalCluster` of the job's replicas; it succeeds when every task
 exits 0 (its ``successCondition``/``failureCondition`` are not evaluated, and its note says so;
-one without ``successCondition``, which Argo does not wait for, is refused before the run).
+one without ``successCondition`` (Argo does not wait for the job) or ``failureCondition`` (Argo
+waits for ever once a worker fails) is refused before the run).
 Every process is started, and killed on timeout or cancellation, through
 :mod:`dmlp.launch.supervisor`; a long step prints a "running" line every :data:`HEARTBEAT` s.
 """

@@ -100,4 +100,9 @@ def resource_problem(r: dict) -> Problem:
             "a TFJob step without successCondition succeeds on Argo as soon as the job is "
             "created, while the local run waits for its workers: add a successCondition"
         )
+    if not r.get("failureCondition"):  # the same: only a condition that holds ends the wait
+        return False, (
+            "a TFJob step without failureCondition waits on Argo for ever once a worker fails, "
+            "while the local run fails: add a failureCondition"
+        )
     return None

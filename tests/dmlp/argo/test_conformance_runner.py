@@ -834,16 +834,20 @@ def test_a_memoize_cache_is_a_configmap_and_has_a_configmap_name(tmp_path, name,
 # ---------------------------------------------------------------------------- resource steps
 
 
-def test_a_tfjob_step_without_success_condition_is_refused(monkeypatch):
+def test_a_tfjob_step_without_both_conditions_is_refused(monkeypatch):
     from dmlp.argo import pods, spec
     from tests.dmlp.argo.test_runner import TFJOB
 
     # executor/resource.go WaitResource returns at once without conditions, and matchConditions
     # succeeds at its first poll with a failureCondition alone: Argo does not wait for the job.
+    # With a successCondition alone, matchConditions polls until it holds: a TFJob whose worker
+    # failed never gets there, and the step waits for ever (the local run would say Failed).
     monkeypatch.setattr(pods, "LOCAL_MODULES", ("chapters.", "tests."))
-    for conditions in ({}, {"failureCondition": "status.replicaStatuses.Worker.failed > 0"}):
+    success = {"successCondition": "status.replicaStatuses.Worker.succeeded == 2"}
+    failure = {"failureCondition": "status.replicaStatuses.Worker.failed > 0"}
+    for conditions, missing in (({}, "success"), (failure, "success"), (success, "failure")):
         resource = {"action": "create", "manifest": TFJOB, **conditions}
-        with pytest.raises(spec.UnsupportedWorkflow, match="without successCondition"):
+        with pytest.raises(spec.UnsupportedWorkflow, match=f"without {missing}Condition"):
             run(wf({"name": "main", "resource": resource}))
 
 

@@ -406,11 +406,13 @@ def test_a_tfjob_resource_step_runs_its_workers_with_tf_config(monkeypatch):
     monkeypatch.setattr(pods, "LOCAL_MODULES", ("chapters.", "tests."))
     resource = {"name": "main", "resource": {
         "action": "create", "manifest": TFJOB,
-        "successCondition": "status.replicaStatuses.Worker.succeeded == 2"}}  # fmt: skip
+        "successCondition": "status.replicaStatuses.Worker.succeeded == 2",
+        "failureCondition": "status.replicaStatuses.Worker.failed > 0"}}  # fmt: skip
     result = run(wf(resource)).raise_for_status()
     assert "every task exited 0" in result.node("t").message
     # Only the processes were checked: the note says the condition was not (issue 17, item 10).
-    assert "(successCondition not evaluated locally)" in result.node("t").message
+    note = "(successCondition and failureCondition not evaluated locally)"
+    assert note in result.node("t").message
     monkeypatch.setenv("FAKE_WORKER_1", "fail")
     failed = run(wf(resource))
     assert failed.phase == "Failed" and "worker-1" in failed.message

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from dmlp.argo import expr, fields, pods, retries, variables
+from dmlp.argo import expr, fields, pods, retries, shape, variables
 from dmlp.argo.cache import CONFIGMAP_NAME
 from dmlp.argo.tasks import find_cycle, looped, task_needs
 from dmlp.example.errors import UsageError
@@ -154,6 +154,7 @@ def check(data: dict, runner: bool = True) -> dict[str, dict]:
 
 
 def _check(data: dict) -> dict[str, dict]:
+    _invalid(shape.problem(data))  # the types: every later check may trust them
     spec = data["spec"]
     if "workflowTemplateRef" in spec:  # Workflow(): checked against a template not seen here
         if _RUNNER.get():
@@ -197,6 +198,7 @@ def _check(data: dict) -> dict[str, dict]:
             raise InvalidWorkflow(message)
         if _RUNNER.get():
             raise UnsupportedWorkflow(message)
+    _invalid(shape.problem(data, values=True))  # what the schema alone says of a value
     return templates
 
 
@@ -204,9 +206,9 @@ def _names(templates: Mapping) -> str:
     return ", ".join(sorted(templates)) or "(none)"
 
 
-def _invalid(message: str | None, where: str) -> None:
+def _invalid(message: str | None, where: str = "") -> None:
     if message:
-        raise InvalidWorkflow(f"{where}: {message}")
+        raise InvalidWorkflow(f"{where}: {message}" if where else message)
 
 
 def _check_template(t: dict, templates: dict) -> None:
@@ -225,16 +227,10 @@ def _check_template(t: dict, templates: dict) -> None:
     if str(t.get("activeDeadlineSeconds", 0)).startswith("-"):  # validateLeaf
         _invalid("activeDeadlineSeconds must be a positive integer", where)
     if kind == "steps":
-        seen: set = set()
-        for group in t["steps"] or []:
-            for step in group or []:
-                here = f"{where}, step {step.get('name')!r}"
-                if step.get("name") in seen:  # validateSteps: step names are unique
-                    raise InvalidWorkflow(f"{here}: two steps have this name")
-                seen.add(step.get("name"))
-                _check_call(step, STEP_FIELDS, templates, here)
         every = [step for group in t["steps"] or [] for step in group or []]
-        _invalid(fields.names(every, "step", steps=True), where)
+        _invalid(fields.names(every, "step", steps=True), where)  # validateSteps: named, once
+        for step in every:
+            _check_call(step, STEP_FIELDS, templates, f"{where}, step {step.get('name')!r}")
     elif kind == "dag":
         _check_dag(t, templates, where)
         _unknown(t["dag"], {"tasks", "target", "failFast"}, set(), f"{where} dag")
@@ -334,7 +330,6 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
             _invalid("continueOn with depends (use TASK.Failed or TASK.Errored)", here)
         if (using_depends or task.get("dependencies")) and name[:1].isdigit():
             _invalid("a task name cannot begin with a digit with depends or dependencies", here)
-        _check_call(task, TASK_FIELDS, templates, here)
         if "depends" in task:
             try:
                 expr.check_depends(str(task["depends"]))
@@ -354,6 +349,8 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
     cycle = find_cycle(edges)
     if cycle:
         raise InvalidWorkflow(f"{where}: dependency cycle {' -> '.join(reversed(cycle))}")
+    for name, task in tasks.items():  # the DAG's shape is sound: now what each task calls
+        _check_call(task, TASK_FIELDS, templates, f"{where}, task {name!r}")
 
 
 def _raise(problem: tuple[bool, str] | None, where: str) -> None:

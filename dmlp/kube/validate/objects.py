@@ -51,14 +51,6 @@ class Item:
         return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}".strip()
 
 
-def format_path(parts) -> str:
-    """``("spec", "ports", 0, "port")`` as ``spec.ports[0].port``."""
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def walk(node: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
     """Every (path, value) pair below ``node``, depth first."""
     yield path, node

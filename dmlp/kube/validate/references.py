@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dmlp.argo.pods import is_project_image
-from dmlp.kube.validate.objects import Item, Problem, format_path, walk
+from dmlp.kube.crd import format_path
+from dmlp.kube.validate.objects import Item, Problem, walk
 
 # Objects a cluster always has, so a reference to them needs no manifest.
 WELL_KNOWN = {"ServiceAccount": {"default"}, "ConfigMap": {"kube-root-ca.crt"}}

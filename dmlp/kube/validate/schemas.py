@@ -10,18 +10,15 @@ would prune it silently). A new kind needs only a schema file there.
 
 from __future__ import annotations
 
-import difflib
 import json
-import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dmlp.kube.validate.objects import format_path
+from dmlp.kube.crd import SCHEMAS, describe, to_json_schema, unknown_fields
 
 KUBERNETES_VERSION = "1.36.0"
-SCHEMAS = Path(__file__).resolve().parents[3] / "manifests" / "schemas"
 
 # metadata is left open in every CRD schema (the API server checks it as ObjectMeta).
 METADATA_SCHEMA = {
@@ -38,38 +35,6 @@ METADATA_SCHEMA = {
         "ownerReferences": {"type": "array", "items": {"type": "object"}},
     },
 }
-
-
-def to_json_schema(node: dict, spine: bool = True) -> dict:
-    """An OpenAPI v3 (structural) CRD schema as a strict JSON Schema.
-
-    ``spine`` is False inside allOf/anyOf/oneOf/not, whose branches only add value checks: a field
-    list there must not forbid the fields the spine declares.
-    """
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in ("properties", "patternProperties"):
-            out[key] = {name: to_json_schema(sub, spine) for name, sub in value.items()}
-        elif key in ("items", "not", "additionalProperties") and isinstance(value, dict):
-            out[key] = to_json_schema(value, spine and key != "not")
-        elif key in ("allOf", "anyOf", "oneOf"):
-            out[key] = [to_json_schema(sub, False) for sub in value]
-        elif key.startswith("x-kubernetes-") or key in ("nullable", "format", "default"):
-            continue  # handled below, or annotations the validator must not misread
-        else:
-            out[key] = value
-    if node.get("x-kubernetes-int-or-string"):
-        out.pop("type", None)
-        out.setdefault("anyOf", [{"type": "integer"}, {"type": "string"}])
-    if node.get("nullable"):
-        if "type" in out:
-            out["type"] = [out["type"], "null"]
-        if "enum" in out:
-            out["enum"] = [*out["enum"], None]
-    preserve = node.get("x-kubernetes-preserve-unknown-fields")
-    if spine and "properties" in node and "additionalProperties" not in node and not preserve:
-        out["additionalProperties"] = False
-    return out
 
 
 @dataclass(frozen=True)
@@ -104,29 +69,6 @@ def load_schemas(directory: Path = SCHEMAS) -> dict[tuple[str, str], Schema]:
             Draft7Validator(schema),
         )
     return schemas
-
-
-def unknown_fields(err) -> list[str]:
-    if err.validator != "additionalProperties" or err.validator_value is not False:
-        return []
-    return sorted(set(err.instance) - set(err.schema.get("properties", {})))
-
-
-def describe(err, extra: str | None = None) -> tuple[str, str]:
-    """A jsonschema error as (field path, message), naming the field itself where possible."""
-    path = list(err.absolute_path)
-    extra = extra or next(iter(unknown_fields(err)), None)
-    if extra is not None:
-        known = set(err.schema.get("properties", {}))
-        close = difflib.get_close_matches(extra, sorted(known), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return format_path([*path, extra]), f"unknown field {extra!r}{hint}"
-    if err.validator == "required":
-        missing = re.match(r"'([^']+)'", err.message)
-        return format_path(
-            [*path, missing.group(1) if missing else "?"]
-        ), "required field is missing"
-    return format_path(path), err.message
 
 
 def schema_errors(schema: Schema, doc: dict) -> list[tuple[str, str]]:

@@ -412,7 +412,7 @@ def test_backoff_waits_only_when_a_limit_is_set(tmp_path):
         ({"limit": 1, "retryPolicy": "Sometimes"}, "Sometimes is not a valid RetryPolicy"),
         ({"limit": 1, "expression": "true"}, "'expression' is not supported"),
         ({"limit": 1, "backoff": {"factor": 2}}, "backoff needs a duration"),
-        ({"limit": 1, "backoff": {"duration": "1s", "factor": 1.5}}, "factor must be a whole"),
+        ({"limit": 1, "backoff": {"duration": "1s", "factor": 1.5}}, "factor must be integer or s"),
         ({"limit": "{{workflow.parameters.n}}"}, "limit must be a whole number"),
         # pkg/apis/workflow/v1alpha1/utils.go ParseStringToDuration: Atoi, else time.ParseDuration
         ({"limit": 1, "backoff": {"duration": "1.5"}}, "'1.5' is not a duration"),
@@ -744,7 +744,7 @@ def memo_artifacts(content: str, key: str, log) -> dict:
         "make",
         f"open({str(log)!r}, 'a').write('ran ')\nopen('/tmp/a.txt', 'w').write('{content}')",
         outputs={"artifacts": [{"name": "a", "path": "/tmp/a.txt"}]},
-        memoize={"key": key, "cache": {"configMap": {"name": "artifacts"}}},
+        memoize={"key": key, "maxAge": "1h", "cache": {"configMap": {"name": "artifacts"}}},
     )  # fmt: skip
     show = py("show", "print(open('/tmp/in.txt').read())",
               inputs={"artifacts": [{"name": "a", "path": "/tmp/in.txt"}]})  # fmt: skip
@@ -776,9 +776,8 @@ MEMO_KEY = f"{ARGO} workflow/controller/cache/configmap_cache.go load (cacheKeyR
 MAX_AGE = f"{ARGO} workflow/controller/operator.go executeTemplate (time.ParseDuration)"
 
 
-def memo_step(key: str, max_age: str | None = None) -> dict:
-    memoize = {"key": key, "cache": {"configMap": {"name": "c"}}}
-    memoize |= {"maxAge": max_age} if max_age else {}
+def memo_step(key: str, max_age: str = "1h") -> dict:
+    memoize = {"key": key, "maxAge": max_age, "cache": {"configMap": {"name": "c"}}}
     step = py("m", "print('ran')", ["key", "age"], memoize=memoize)
     values = {"key": "k1", "age": "10s"}
     arguments = {"parameters": [{"name": k, "value": v} for k, v in values.items()]}
@@ -789,8 +788,8 @@ def memo_step(key: str, max_age: str | None = None) -> dict:
 @pytest.mark.parametrize(
     ("key", "max_age", "needle"),
     [
-        ("0.01", None, f"invalid cache key: {MEMO_KEY}"),
-        ("{{inputs.parameters.key}}-lr_0", None, f"invalid cache key: {MEMO_KEY}"),
+        ("0.01", "1h", f"invalid cache key: {MEMO_KEY}"),
+        ("{{inputs.parameters.key}}-lr_0", "1h", f"invalid cache key: {MEMO_KEY}"),
         ("{{inputs.parameters.key}}", "{{inputs.parameters.key}}", f"maxAge: {MAX_AGE}"),
     ],
 )  # fmt: skip

@@ -356,7 +356,7 @@ def test_an_unknown_template_name_is_an_error():
     ("change", "needles"),
     [
         (lambda d: d["spec"].update(onExit="sleep"), ["workflow spec", "'onExit'"]),
-        (lambda d: d["spec"]["templates"][1].update(synchronization={"mutex": {"name": "m"}}),
+        (lambda d: d["spec"]["templates"][1].update(synchronization={"mutexes": [{"name": "m"}]}),
          ["template 'sleep'", "'synchronization'"]),
         (lambda d: d["spec"]["templates"].append(
             {"name": "shell", "container": {"image": "busybox", "command": ["sh", "-c", "ls"]}}),

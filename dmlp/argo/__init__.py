@@ -17,7 +17,7 @@ stdout) and artifacts (local files under the run's work dir); ``when``; ``retryS
 file per cache name under ``cache_dir``, as Argo's is a ConfigMap); ``parallelism`` on the
 workflow and on templates; on the project image, script steps (Hera's runner or inline Python),
 containers running ``python -m chapters....`` and TFJob resource steps (through the chapter 3
-launcher). Anything else, and anything Argo's own validation refuses, fails before the run
+launcher). Anything else, anything Argo's Workflow schema or its validation refuses, fails before the run
 starts with :class:`UnsupportedWorkflow`.
 
 A step runs until it ends or its template's ``activeDeadlineSeconds``, as on Argo (or

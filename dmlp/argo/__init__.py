@@ -17,8 +17,8 @@ stdout) and artifacts (local files under the run's work dir); ``when``; ``retryS
 file per cache name under ``cache_dir``, as Argo's is a ConfigMap); ``parallelism`` on the
 workflow and on templates; on the project image, script steps (Hera's runner or inline Python),
 containers running ``python -m chapters....`` and TFJob resource steps (through the chapter 3
-launcher). Anything else, anything Argo's Workflow schema or its validation refuses, fails before the run
-starts with :class:`UnsupportedWorkflow`.
+launcher). Anything else, and anything Argo's Workflow schema or its validation refuses, fails
+before the run starts with :class:`UnsupportedWorkflow`.
 
 A step runs until it ends or its template's ``activeDeadlineSeconds``, as on Argo (or
 ``step_timeout`` seconds, if given); every process is killed on error or Ctrl-C.

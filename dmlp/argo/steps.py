@@ -125,14 +125,18 @@ def expand(call: dict, scope: dict) -> list[tuple[str, dict]]:
     out = []
     for i, item in enumerate(items):
         item_scope = dict(scope)
-        if isinstance(item, dict):
+        if isinstance(item, dict):  # processItem: each value printed, the labels sorted
             item_scope["item"] = gojson.dumps(item)
             for k, v in item.items():
                 item_scope[f"item.{k}"] = _text(v)
-            label = ",".join(f"{k}:{_text(v)}" for k, v in item.items())
-        else:  # processItem: a list item is json.Marshal'd, a string or number printed
-            item_scope["item"] = gojson.dumps(item) if isinstance(item, list) else _text(item)
+            label = ",".join(sorted(f"{k}:{_text(v)}" for k, v in item.items()))
+        else:  # a list item is json.Marshal'd, a string given as it is, a number printed
+            item_scope["item"] = (
+                gojson.dumps(item) if isinstance(item, list)
+                else item if isinstance(item, str) else _text(item)
+            )  # fmt: skip
             label = _text(item)
+        label = label.replace("(", "").replace(")", "")  # generateNodeName
         out.append((f"{call['name']}({i}:{label})", item_scope))
     return out
 
@@ -255,7 +259,8 @@ def in_parallel(engine, jobs: list) -> list[NodeRecord]:
 
 
 def _text(value: Any) -> str:
-    """``fmt.Sprintf("%v", item)`` of a ``wfv1.Item`` (``Item.String``, ``util/json.Fix``)."""
-    if isinstance(value, str):
-        return value
-    return gojson.unescape_html(gojson.dumps(value))
+    """``fmt.Sprintf("%v", item)`` of a ``wfv1.Item``: ``Item.String`` gives its JSON with a
+    string's quotes taken off, its escapes (``\\"``, ``\\\\``, ``\\n``) kept, and ``util/json.Fix``
+    undoes Go's ``<``, ``>``, ``&`` escapes."""
+    text = gojson.unescape_html(gojson.dumps(value))
+    return text[1:-1] if text.startswith('"') else text

@@ -733,6 +733,26 @@ def test_a_result_that_is_not_json_cannot_be_aggregated_when_used():
     assert "not JSON" in result.node("check").message
 
 
+ITEM = f"{ARGO} workflow/controller/operator.go processItem, generateNodeName"
+SHOW = py("show", "print(r'''{{inputs.parameters.v}}''')", ["v"])
+
+
+def test_item_values_and_node_names_as_argo_prints_them():
+    # A map item's values are fmt'd as wfv1.Item (item.go Item.String: JSON, a string's quotes
+    # taken off, its escapes kept); a string item is given as it is. Node names join the map's
+    # "key:value" pairs sorted, and drop parentheses.
+    def loop(name: str, items: list, value: str) -> dict:
+        arguments = {"parameters": [{"name": "v", "value": value}]}
+        return t(name, "show", withItems=items, arguments=arguments)
+
+    maps = loop("m", [{"b": 'say "hi" (1) <&>', "a": 2}], "{{item.b}}")
+    strings = loop("s", ['x "y" (z)'], "{{item}}")
+    result = run(wf({"name": "main", "steps": [[maps, strings]]}, SHOW)).raise_for_status()
+    mapped = result.node('m(0:a:2,b:say \\"hi\\" 1 <&>)').outputs["result"]
+    assert mapped == 'say \\"hi\\" (1) <&>', ITEM
+    assert result.node('s(0:x \\"y\\" z)').outputs["result"] == 'x "y" (z)', ITEM
+
+
 # ---------------------------------------------------------------------------- memoize
 
 MEMO = f"{ARGO} docs/memoization.md; workflow/controller/operator.go executeTemplate (cache hit)"

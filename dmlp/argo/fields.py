@@ -7,8 +7,11 @@ problem as a message (``None`` if there is none); :mod:`dmlp.argo.spec` raises i
 * names (``validateWorkflowFieldNames``): templates, steps and DAG tasks are ``a-z A-Z 0-9 -``
   starting with a letter or digit, at most 128 characters; parameters and artifacts may also
   hold ``_``; every list has each name once;
-* arguments (``validateArgumentsValues``): each parameter has a ``value`` (or ``valueFrom``),
-  within its ``enum`` if it has one;
+* arguments (``validateArgumentsValues``): each parameter has a ``value`` (or a ``valueFrom``
+  naming a ``configMapKeyRef``, an ``event`` or ``supplied``), within its ``enum`` if it has one;
+  each artifact a ``from`` or a location;
+* outputs (``validateOutputs``, ``validateOutputParameter``): each output parameter has a
+  ``value`` or one kind of ``valueFrom``, the kind its template can give;
 * inputs (``validateInputs``): a leaf template's input artifacts have a path, a steps or DAG
   template's have none, and none has ``from``;
 * a call (``ProcessArgs``, ``SubstituteParams`` in ``workflow/common/util.go``): every input
@@ -25,7 +28,20 @@ FIELD_NAME = re.compile(r"[a-zA-Z0-9][-a-zA-Z0-9]*")  # workflowFieldNameFmt
 PARAMETER_NAME = re.compile(r"[-a-zA-Z0-9_]+")  # paramOrArtifactNameRegex
 MAX_NAME = 128  # workflowFieldMaxLength
 _TAG = re.compile(r"\{\{.*?\}\}")
+_FILLED = re.compile(r"\{\{\s*(inputs|workflow)\.[^{}]*\}\}")  # what ProcessArgs fills in
 LEAVES = ("script", "container", "containerSet", "resource", "data", "http", "plugin", "suspend")
+# ArtifactLocation.Get: where an artifact argument may come from besides ``from``
+LOCATIONS = ("artifactory", "azure", "git", "gcs", "hdfs", "http", "oss", "raw", "s3", "plugin")
+VALUE_FROM = ("path", "jqFilter", "jsonPath", "parameter", "expression")  # validateOutputParameter
+# validateOutputs: the valueFrom each kind of template can give
+OUTPUT_FROM = {
+    "container": ("path",),
+    "containerSet": ("path",),
+    "script": ("path",),
+    "resource": ("jqFilter", "jsonPath"),
+    "steps": ("parameter", "expression"),
+    "dag": ("parameter", "expression"),
+}
 
 
 def names(items, what: str, parameters: bool = False, steps: bool = False) -> str | None:
@@ -58,13 +74,50 @@ def arguments(args: Mapping | None, what: str, allow_empty: bool = False) -> str
     if found:
         return found
     for p in args.get("parameters") or []:
-        value = p.get("value")
-        if value is None and p.get("valueFrom") is None and not allow_empty:
+        value, value_from = p.get("value"), p.get("valueFrom")
+        if value is None and value_from is None and not allow_empty:
             return f"{what} parameter {p['name']!r} has no value"
+        if value_from is not None and (
+            not any(value_from.get(k) is not None for k in ("configMapKeyRef", "event", "supplied"))
+            or any(value_from.get(k) for k in ("path", "jsonPath", "parameter", "expression"))
+        ):
+            return (
+                f"{what} parameter {p['name']!r}: valueFrom only allows default, "
+                "configMapKeyRef and supplied"
+            )
         enum = p.get("enum")
+        if enum is not None and not enum:
+            return f"{what} parameter {p['name']!r}: enum should contain at least one value"
         if enum is not None and value is not None:
             if str(value) not in [str(v) for v in enum]:
                 return f"{what} parameter {p['name']}={value!r} is not one of {enum}"
+    for a in args.get("artifacts") or []:
+        if not a.get("from") and not any(a.get(k) is not None for k in (*LOCATIONS, "key")):
+            return f"{what} artifact {a['name']!r}: from, artifact location, or key is required"
+    return None
+
+
+def outputs(t: Mapping, kind: str) -> str | None:
+    """What ``validateOutputs`` refuses in the output parameters of ``t``, a ``kind`` template."""
+    for p in (t.get("outputs") or {}).get("parameters") or []:
+        where = f"output parameter {p['name']!r}"
+        value_from = p.get("valueFrom")
+        if value_from is not None and p.get("value") is not None:
+            return f"{where} has both valueFrom and value specified, choose one"
+        if p.get("value") is not None:
+            continue
+        if value_from is None:
+            return f"{where} does not have valueFrom or value specified"
+        given = [k for k in VALUE_FROM if value_from.get(k)]
+        given += ["supplied"] if value_from.get("supplied") is not None else []
+        if len(given) != 1:
+            problem = "type unspecified" if not given else "has multiple types"
+            return f"{where}: valueFrom {problem}: choose one of {', '.join(VALUE_FROM)}"
+        wanted = OUTPUT_FROM.get(kind)
+        if wanted and given[0] not in wanted:
+            return (
+                f"{where}: valueFrom.{' or '.join(wanted)} must be specified for {kind} templates"
+            )
     return None
 
 
@@ -74,7 +127,13 @@ def inputs(t: Mapping) -> str | None:
     for io in ("inputs", "outputs"):
         section = t.get(io) or {}
         for kind in ("parameters", "artifacts"):
-            found = names(section.get(kind), f"{io} {kind[:-1]}", parameters=True)
+            items = section.get(kind)
+            if io == "outputs":  # validateOutputs reads them once the inputs are filled in
+                items = [
+                    {**item, "name": _FILLED.sub("x", str(item.get("name") or ""))}
+                    for item in items or []
+                ]
+            found = names(items, f"{io} {kind[:-1]}", parameters=True)
             if found:
                 return found
     for a in (t.get("inputs") or {}).get("artifacts") or []:

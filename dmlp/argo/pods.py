@@ -64,12 +64,20 @@ def command_problem(c: dict, kind: str) -> Problem:
 
 def resource_problem(r: dict) -> Problem:
     """A resource step runs locally only as ``create`` of a TFJob whose replicas run one module."""
+    text = r.get("manifest") or ""
+    try:
+        manifest = yaml.safe_load(expr.VARIABLE.sub("x", text))
+    except yaml.YAMLError:
+        manifest = None
+        if r.get("action") not in ("delete", "get"):  # validateLeaf
+            return True, "the resource manifest is not valid YAML"
+    if r.get("action") not in ("delete", "get"):  # validateLeaf: a manifest, given once
+        if not text and r.get("manifestFrom") is None:
+            return True, "either resource.manifest or resource.manifestFrom must be specified"
+        if text and r.get("manifestFrom") is not None:
+            return True, "shouldn't have both manifest and manifestFrom"
     if r.get("action") != "create":
         return False, f"resource action {r.get('action')!r} (only create)"
-    try:
-        manifest = yaml.safe_load(expr.VARIABLE.sub("x", r.get("manifest") or ""))
-    except yaml.YAMLError:
-        return True, "the resource manifest is not valid YAML"  # validateLeaf
     if not isinstance(manifest, dict) or manifest.get("kind") != "TFJob":
         kind = manifest.get("kind") if isinstance(manifest, dict) else None
         return False, f"resource kind {kind!r} (only TFJob runs locally)"

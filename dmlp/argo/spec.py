@@ -7,7 +7,9 @@ and the template; what Argo itself refuses is an :class:`InvalidWorkflow`, the o
 ``make validate`` makes too. Fields that only matter to a cluster (``serviceAccountName``,
 ``podGC``, ``volumes``, resource requests, security contexts) are accepted and ignored on the
 laptop. The parts: :mod:`~dmlp.argo.tasks` (a DAG's shape), :mod:`~dmlp.argo.retries`,
-:mod:`~dmlp.argo.variables` (``{{...}}``), :mod:`~dmlp.argo.pods` (images and commands).
+:mod:`~dmlp.argo.variables` (``{{...}}``), :mod:`~dmlp.argo.pods` (images and commands),
+:mod:`~dmlp.argo.fields` (names, arguments, inputs, outputs), :mod:`~dmlp.argo.podrules` (what Argo
+refuses in a template's pod).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from dmlp.argo import expr, fields, pods, retries, shape, variables
+from dmlp.argo import expr, fields, podrules, pods, retries, shape, variables
 from dmlp.argo.cache import CONFIGMAP_NAME
 from dmlp.argo.tasks import find_cycle, looped, task_needs
 from dmlp.example.errors import UsageError
@@ -161,6 +163,7 @@ def _check(data: dict) -> dict[str, dict]:
             raise UnsupportedWorkflow("workflow spec: 'workflowTemplateRef' is not supported")
         return {}
     _unknown(spec, SPEC_FIELDS, SPEC_CLUSTER_ONLY, "workflow spec")
+    _invalid(podrules.pod_resources(spec.get("podResources")), "workflow spec")
     arguments = spec.get("arguments") or {}
     _unknown(arguments, {"parameters"}, set(), "workflow spec.arguments")
     for param in arguments.get("parameters") or []:
@@ -179,19 +182,20 @@ def _check(data: dict) -> dict[str, dict]:
     empty = kept and not _RUNNER.get()
     _invalid(fields.arguments(arguments, "workflow argument", empty), "workflow spec")
     entry = spec.get("entrypoint")
-    if not entry:
+    if not entry and not empty:  # WorkflowTemplate(): without one, IgnoreEntrypoint
         raise InvalidWorkflow("workflow spec: no entrypoint")
-    if entry not in templates:
+    if entry and entry not in templates:
         raise InvalidWorkflow(f"entrypoint {entry!r} is not a template; known: {_names(templates)}")
+    defaults = spec.get("templateDefaults") or {}
     for template in templates.values():
         try:
-            _check_template(template, templates)
+            _check_template(template, templates, defaults)
         except InvalidWorkflow:
             raise
         except UnsupportedWorkflow:
             if _RUNNER.get():
                 raise
-    if not kept:  # Workflow(): the entrypoint is checked with the workflow's arguments
+    if not kept and entry:  # Workflow(): the entrypoint is checked with its arguments
         _invalid(fields.unsupplied(templates[entry], arguments), "workflow spec")
     for argo_refuses, message in variables.problems(data, templates):
         if argo_refuses:
@@ -211,7 +215,7 @@ def _invalid(message: str | None, where: str = "") -> None:
         raise InvalidWorkflow(f"{where}: {message}" if where else message)
 
 
-def _check_template(t: dict, templates: dict) -> None:
+def _check_template(t: dict, templates: dict, defaults: Mapping) -> None:
     where = f"template {t['name']!r}"
     kinds = [k for k in ARGO_KINDS if k in t]
     if len(kinds) != 1:  # validateTemplateType
@@ -220,6 +224,7 @@ def _check_template(t: dict, templates: dict) -> None:
         )
     kind = kinds[0]
     _invalid(fields.inputs(t), where)
+    _invalid(fields.outputs(t, kind) or podrules.template_problem(t, kind), where)
     if kind in ("steps", "dag") and "activeDeadlineSeconds" in t:  # validateNonLeaf
         _invalid("activeDeadlineSeconds is only valid for leaf templates", where)
     if kind not in ("steps", "dag") and "parallelism" in t:  # validateLeaf
@@ -240,7 +245,7 @@ def _check_template(t: dict, templates: dict) -> None:
     if kind not in KINDS:
         raise UnsupportedWorkflow(f"{where}: {kind!r} templates are not supported locally")
     if kind in ("script", "container"):
-        _check_container(t[kind], kind, where)
+        _check_container(t[kind], kind, where, (defaults.get(kind) or {}).get("image"))
     elif kind == "resource":
         _check_resource(t["resource"], where)
         if (t.get("outputs") or {}).get("parameters") or (t.get("outputs") or {}).get("artifacts"):
@@ -297,8 +302,13 @@ def _check_call(call: dict, known: set, templates: dict, where: str) -> None:
     _unknown(call, known, set(), where)
     if "when" in call:
         _guard(lambda: expr.check_when(str(call["when"])), f"{where} when")
-    if call.get("withItems") and call.get("withParam"):  # addItemsToScope
-        raise InvalidWorkflow(f"{where}: withItems and withParam together")
+    loops = [k for k in ("withItems", "withParam") if call.get(k)]
+    loops += ["withSequence"] if call.get("withSequence") is not None else []
+    if len(loops) > 1:  # addItemsToScope
+        raise InvalidWorkflow(f"{where}: only one of {', '.join(loops)} can be specified")
+    sequence = call.get("withSequence") or {}
+    if sequence.get("count") is not None and sequence.get("end") is not None:
+        raise InvalidWorkflow(f"{where}: only one of count or end can be defined in withSequence")
     arguments = call.get("arguments") or {}
     _unknown(arguments, {"parameters", "artifacts"}, set(), f"{where} arguments")
     for artifact in arguments.get("artifacts") or []:
@@ -359,8 +369,8 @@ def _raise(problem: tuple[bool, str] | None, where: str) -> None:
         raise (InvalidWorkflow if argo_refuses else UnsupportedWorkflow)(f"{where}: {message}")
 
 
-def _check_container(c: dict, kind: str, where: str) -> None:
-    _raise(pods.image_problem(c.get("image")), f"{where} {kind}")
+def _check_container(c: dict, kind: str, where: str, default_image=None) -> None:
+    _raise(pods.image_problem(c.get("image") or default_image), f"{where} {kind}")
     known = CONTAINER_FIELDS | ({"source"} if kind == "script" else set())
     _unknown(c, known, CONTAINER_CLUSTER_ONLY, f"{where} {kind}")
     for env in c.get("env") or []:

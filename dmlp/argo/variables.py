@@ -60,9 +60,12 @@ def problems(data: dict, templates: Mapping[str, dict]) -> Iterator[tuple[bool, 
     globals_ |= _global_outputs(templates.values())
     if spec.get("onExit"):  # Workflow(): an exit handler may read the failures
         globals_.add("workflow.failures")
+    # resolveAllVariables: a WorkflowTemplate's parameters may come with the Workflow using it
+    anywhere = ("workflow.parameters",) if data.get("kind") == "WorkflowTemplate" else ()
     for t in templates.values():
         where = f"template {t['name']!r}"
         scope = globals_ | _template_scope(t)
+        t = _with_inputs_filled(t)
         if "steps" in t:
             found = _steps(t, templates, scope)
         elif "dag" in t:
@@ -75,19 +78,33 @@ def problems(data: dict, templates: Mapping[str, dict]) -> Iterator[tuple[bool, 
                 if tag in given:  # executeTemplate fills them in; they have no Argo prefix
                     yield False, f"{where}: {{{{{tag}}}}}: {_KIND[1]} (Argo gives it at run time)"
                     continue
-                problem = _judge(tag, local, argo)
+                problem = _judge(tag, local, argo, anywhere)
                 if problem is not None:
                     yield problem[0], f"{where}: {{{{{tag}}}}}: {problem[1]}"
 
 
-def _judge(tag: str, local: set, argo: set) -> tuple[bool, str] | None:
+def _with_inputs_filled(t: dict) -> dict:
+    """``t`` with each ``{{inputs.parameters.NAME}}`` of its own inputs replaced by a stand-in
+    value, as ``ProcessArgs`` does before ``validateSteps`` reads it: a step named
+    ``run-{{inputs.parameters.day}}`` is then named, and referred to, like any other."""
+    names = [p["name"] for p in (t.get("inputs") or {}).get("parameters") or []]
+    if not names:
+        return t
+    text = json.dumps(t)
+    for i, name in enumerate(names):
+        pattern = r"\{\{\s*inputs\.parameters\." + re.escape(name) + r"\s*\}\}"
+        text = re.sub(pattern, f"placeholder-{i}", text)
+    return json.loads(text)
+
+
+def _judge(tag: str, local: set, argo: set, anywhere=()) -> tuple[bool, str] | None:
     if tag.startswith("="):
         return False, "expression tags are not supported by the local runner"
     if not tag.startswith(expr.ARGO_PREFIXES) or tag in local:
         return None
     if any(tag.startswith(name[:-1]) for name in local if name.endswith(".*")):
         return None  # withParam's item.KEY, a globalName that is a parameter: any name
-    if tag in argo or tag.startswith(ARGO_ANYWHERE):
+    if tag in argo or tag.startswith((*ARGO_ANYWHERE, *anywhere)):
         return False, f"{_KIND[1]} (Argo gives it at run time)"
     return True, f"failed to resolve (as Argo's validation says): {_KIND[0]}"
 
@@ -179,7 +196,7 @@ def _steps(t: dict, templates: Mapping, scope: set) -> list[tuple[dict, set, set
             own = more if _exit_hook(step) else set()  # validateSteps: its exit hook reads them
             out.append((step, local | own | _items(step), argo))
             local, argo = local | more, argo | argo_more
-    return out
+    return [*out, (t.get("outputs") or {}, local, argo)]  # validateOutputs: after every step
 
 
 def _dag(t: dict, templates: Mapping, scope: set) -> list[tuple[dict, set, set]]:
@@ -190,7 +207,8 @@ def _dag(t: dict, templates: Mapping, scope: set) -> list[tuple[dict, set, set]]
         local, argo = local | more, argo | argo_more
         if task.get("hooks"):
             local.add(f"tasks.{name}.status")
-    out = []
+    # validateDAG reads the target, validateOutputs the outputs, once every task is in scope
+    out = [({"target": t["dag"].get("target")}, local, argo), (t.get("outputs") or {}, local, argo)]
     for name, task in tasks.items():
         here = local | _items(task)
         for ancestor in _ancestors(name, tasks):

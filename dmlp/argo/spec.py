@@ -169,15 +169,8 @@ def _check(data: dict) -> dict[str, dict]:
     for param in arguments.get("parameters") or []:
         where = f"workflow argument {param.get('name')!r}"
         _unknown(param, {"name", "value", "default", "enum", "description"}, set(), where)
-    templates: dict[str, dict] = {}
-    for template in spec.get("templates") or []:
-        name = template.get("name")
-        if not name:
-            raise InvalidWorkflow("a template has no name")
-        if name in templates:
-            raise InvalidWorkflow(f"two templates are named {name!r}")
-        templates[name] = template
     _invalid(fields.names(spec.get("templates"), "template"), "workflow spec")
+    templates = {template["name"]: template for template in spec.get("templates") or []}
     kept = data.get("kind") == "WorkflowTemplate"  # its arguments may come with the Workflow
     empty = kept and not _RUNNER.get()
     _invalid(fields.arguments(arguments, "workflow argument", empty), "workflow spec")
@@ -288,8 +281,7 @@ def _guard(fn, where: str) -> None:
 
 
 def _check_call(call: dict, known: set, templates: dict, where: str) -> None:
-    if not call.get("name"):
-        raise InvalidWorkflow(f"{where}: a step or task needs a name")
+    """A step or task whose name :func:`fields.names` has checked."""
     for other in ("templateRef", "inline"):
         if other in call:
             raise UnsupportedWorkflow(f"{where}: {other!r} is not supported by the local runner")
@@ -316,14 +308,10 @@ def _check_call(call: dict, known: set, templates: dict, where: str) -> None:
 
 
 def _check_dag(t: dict, templates: dict, where: str) -> None:
-    tasks: dict[str, dict] = {}
-    for task in t["dag"].get("tasks") or []:
-        if task.get("name") in tasks:  # Argo's validateDAG: the names must be unique
-            raise InvalidWorkflow(f"{where}: two tasks are named {task.get('name')!r}")
-        tasks[task.get("name")] = task
+    _invalid(fields.names(t["dag"].get("tasks"), "task"), where)  # validateDAG: named, once
+    tasks = {task["name"]: task for task in t["dag"].get("tasks") or []}
     if not tasks:
         _invalid("a DAG must have at least one task", where)
-    _invalid(fields.names(list(tasks.values()), "task"), where)
     targets = str(t["dag"]["target"]).split(" ") if t["dag"].get("target") else []
     for target in targets:  # validateDAGTargets: split on each single space
         if target not in tasks and not variables.PARAMETER.search(target):

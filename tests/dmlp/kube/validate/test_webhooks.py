@@ -73,7 +73,7 @@ ARGO_REFUSED = {
         edit(DAG, "{name: b, template: hello, depends: a}", "{name: a, template: hello}"),
         "Workflow dmlp/wf",
         "spec",
-        "two tasks are named 'a'",
+        "task name 'a' is not unique",
     ),
 }
 

@@ -56,8 +56,6 @@ def problem(retry: dict) -> str | None:
         for key in found:
             if key not in known:
                 return f"{key!r} is not supported by the local runner"
-    if retry.get("retryPolicy", "") not in (*POLICIES, ""):
-        return f"{retry['retryPolicy']} is not a valid RetryPolicy"  # validateTemplateHolder
     if retry.get("limit") is not None and not str(retry["limit"]).isdigit():
         return "limit must be a whole number"
     if backoff is None:

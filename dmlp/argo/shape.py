@@ -31,25 +31,30 @@ def _validator(kind: str):
     return Draft7Validator(to_json_schema(doc["schema"]["properties"]["spec"]))
 
 
-def problem(data: dict, values: bool = False) -> str | None:
-    """The first field of ``data["spec"]`` the schema refuses, in one line naming its template.
+def problems(data: dict) -> tuple[str | None, str | None]:
+    """The first field of ``data["spec"]`` the schema refuses, in one line naming its template,
+    from one validation: ``(about a type or a field name, about a value)``.
 
-    First (``values`` false) the types and the field names, which the later checks rely on; then
-    (``values`` true, after them) what is left: patterns, enums, bounds that no check before said
-    in Argo's own words.
+    The first is for before the later checks, which rely on the types; the second for after
+    them: patterns, enums, bounds that no check before said in Argo's own words.
     """
     if not isinstance(data.get("kind"), str) or data["kind"] not in _FILES:
-        return f"kind must be {' or '.join(_FILES)}, not {_quoted(data.get('kind'))}"
+        return f"kind must be {' or '.join(_FILES)}, not {_quoted(data.get('kind'))}", None
     if not isinstance(data.get("spec"), dict):
-        return f"spec must be a mapping, not {_kind(data.get('spec'))}"
+        return f"spec must be a mapping, not {_kind(data.get('spec'))}", None
     spec = data["spec"]
-    errors = sorted(
-        (e for e in _validator(data["kind"]).iter_errors(spec) if _is_value(e) == values),
-        key=lambda err: [str(part) for part in err.absolute_path],
-    )
-    if not errors:
-        return None if values else _items_problem(spec)
-    err = errors[0]
+    found: dict[bool, list] = {False: [], True: []}
+    for err in _validator(data["kind"]).iter_errors(spec):
+        found[_is_value(err)].append(err)
+    first = {
+        values: min(errors, key=lambda err: [str(part) for part in err.absolute_path], default=None)
+        for values, errors in found.items()
+    }
+    structure = _message(spec, first[False]) if first[False] else _items_problem(spec)
+    return structure, first[True] and _message(spec, first[True])
+
+
+def _message(spec: dict, err) -> str:
     where, rest = _where(spec, list(err.absolute_path))
     if unknown_fields(err):  # in the mapping at `rest`
         return f"{where}: {format_path(rest) + ': ' if rest else ''}{describe(err)[1]}"

@@ -156,7 +156,8 @@ def check(data: dict, runner: bool = True) -> dict[str, dict]:
 
 
 def _check(data: dict) -> dict[str, dict]:
-    _invalid(shape.problem(data))  # the types: every later check may trust them
+    structure, values = shape.problems(data)
+    _invalid(structure)  # the types: every later check may trust them
     spec = data["spec"]
     if "workflowTemplateRef" in spec:  # Workflow(): checked against a template not seen here
         if _RUNNER.get():
@@ -195,7 +196,7 @@ def _check(data: dict) -> dict[str, dict]:
             raise InvalidWorkflow(message)
         if _RUNNER.get():
             raise UnsupportedWorkflow(message)
-    _invalid(shape.problem(data, values=True))  # what the schema alone says of a value
+    _invalid(values)  # what the schema alone says of a value
     return templates
 
 

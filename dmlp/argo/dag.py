@@ -37,7 +37,7 @@ def run_dag(engine, t: dict, record: NodeRecord, scope: dict):
         target = expr.substitute(str(t["dag"].get("target") or ""), scope)
     except (expr.MissingVariable, expr.ExpressionError) as err:
         return "Error", f"dag.target: {err}", {}
-    targets = dag_targets({**t["dag"], "target": target})
+    targets = dag_targets(t["dag"], target)
     unknown = [name for name in targets if name not in tasks]
     if unknown:  # validateDAGTargets' message, for a target that was a parameter
         return "Error", f"dag.target: target {unknown[0]!r} is not defined", {}

@@ -24,7 +24,7 @@ import yaml
 
 from dmlp.argo import expr, fields, podrules, pods, retries, shape, variables
 from dmlp.argo.cache import CONFIGMAP_NAME
-from dmlp.argo.tasks import find_cycle, looped, task_needs
+from dmlp.argo.tasks import dag_targets, find_cycle, looped, task_needs
 from dmlp.example.errors import UsageError
 
 SPEC_FIELDS = {"entrypoint", "templates", "arguments", "parallelism", "activeDeadlineSeconds"}
@@ -313,10 +313,6 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
     tasks = {task["name"]: task for task in t["dag"].get("tasks") or []}
     if not tasks:
         _invalid("a DAG must have at least one task", where)
-    targets = str(t["dag"]["target"]).split(" ") if t["dag"].get("target") else []
-    for target in targets:  # validateDAGTargets: split on each single space
-        if target not in tasks and not variables.PARAMETER.search(target):
-            raise InvalidWorkflow(f"{where}: dag.target names unknown task {target!r}")
     using_depends = any(task.get("depends") for task in tasks.values())
     if not isinstance(t["dag"].get("failFast", True), bool):
         raise UnsupportedWorkflow(f"{where}: dag.failFast must be true or false")
@@ -348,6 +344,9 @@ def _check_dag(t: dict, templates: dict, where: str) -> None:
     cycle = find_cycle(edges)
     if cycle:
         raise InvalidWorkflow(f"{where}: dependency cycle {' -> '.join(reversed(cycle))}")
+    for target in dag_targets(t["dag"]):  # validateDAGTargets, once every depends is read
+        if target not in tasks and not variables.PARAMETER.search(target):
+            raise InvalidWorkflow(f"{where}: dag.target names unknown task {target!r}")
     for name, task in tasks.items():  # the DAG's shape is sound: now what each task calls
         _check_call(task, TASK_FIELDS, templates, f"{where}, task {name!r}")
 

@@ -28,11 +28,13 @@ def task_needs(task: Mapping[str, Any]) -> list[str]:
     return list(task.get("dependencies") or [])
 
 
-def dag_targets(dag: Mapping[str, Any]) -> list[str]:
-    """The tasks a DAG runs for: ``target`` (names split on spaces), else every task that no
-    other task depends on (``executeDAG``, ``findLeafTaskNames`` in ``dag.go``)."""
-    if dag.get("target"):
-        return str(dag["target"]).split()
+def dag_targets(dag: Mapping[str, Any], target: str | None = None) -> list[str]:
+    """The tasks a DAG runs for: ``target`` (default: the DAG's own; split on each single
+    space, so two spaces give an empty name), else every task that no other task depends on
+    (``executeDAG``, ``findLeafTaskNames`` in ``dag.go``; ``validateDAGTargets``)."""
+    target = dag.get("target") if target is None else target
+    if target:
+        return str(target).split(" ")
     tasks = dag.get("tasks") or []
     needed = {need for task in tasks for need in task_needs(task)}
     return sorted({task.get("name") for task in tasks} - needed)
